@@ -1,0 +1,49 @@
+// Backend on onnxruntime-node (native ONNX Runtime, CPU execution provider).
+import * as ort from 'onnxruntime-node';
+import type { Backend, LoadedModel, LoadOptions } from '../backend.ts';
+import type { Tensor } from '../../core/types.ts';
+
+class OrtModel implements LoadedModel {
+  readonly inputName: string;
+  readonly outputNames: readonly string[];
+  readonly inputShape: readonly number[];
+  #session: ort.InferenceSession;
+
+  constructor(session: ort.InferenceSession) {
+    this.#session = session;
+    this.inputName = session.inputNames[0];
+    this.outputNames = session.outputNames;
+    const meta = (session as any).inputMetadata?.[0];
+    this.inputShape = Array.isArray(meta?.shape) ? meta.shape.map((d: unknown) => (typeof d === 'number' ? d : -1)) : [];
+  }
+
+  async infer(input: Tensor): Promise<Record<string, Tensor>> {
+    const feeds = { [this.inputName]: new ort.Tensor('float32', input.data, input.shape) };
+    const out = await this.#session.run(feeds);
+    const result: Record<string, Tensor> = {};
+    for (const name of this.outputNames) {
+      const t = out[name];
+      result[name] = { shape: t.dims.slice(), data: t.data as Float32Array };
+    }
+    return result;
+  }
+
+  async unload(): Promise<void> {
+    await this.#session.release();
+  }
+}
+
+export class OrtNativeBackend implements Backend {
+  readonly kind = 'ort-cpu';
+
+  async load(opts: LoadOptions): Promise<LoadedModel> {
+    const session = await ort.InferenceSession.create(opts.path, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: opts.threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: opts.optLevel === 'all' ? 'all' : 'basic',
+      executionMode: 'sequential',
+    });
+    return new OrtModel(session);
+  }
+}
