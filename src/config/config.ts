@@ -1,0 +1,93 @@
+// Configuration: parsed and validated once at start-up (defaults < `<data-dir>/infaas.json` < flags), then
+// passed down as typed options. Nothing else reads files or environment variables for settings.
+
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { invalid } from '../core/errors.ts';
+import type { OptLevel, WorkerClass } from '../core/types.ts';
+
+export interface ProfilingGrid {
+  threads: number[];
+  maxBatch: number[];
+  optLevels: OptLevel[];
+  /** Timed runs per batch size (after warm-up). */
+  runs: number;
+  warmup: number;
+}
+
+export interface InfaasConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  /** Worker classes with their price per hour; the profiler maps threads -> the smallest class that fits. */
+  workerClasses: WorkerClass[];
+  /** Worker class of the workers started at boot, and how many. */
+  initialWorkers: { workerClass: string; count: number };
+  profiling: ProfilingGrid;
+  /** Largest request body accepted, bytes. */
+  maxBodyBytes: number;
+  /** Largest ONNX file accepted at registration, bytes. */
+  maxModelBytes: number;
+  /** Per-request timeout for a worker call, ms (a hung worker never hangs a client). */
+  workerTimeoutMs: number;
+}
+
+export function defaultConfig(dataDir: string): InfaasConfig {
+  return {
+    dataDir,
+    host: '127.0.0.1',
+    port: 8080,
+    // Prices follow the original INFaaS set-up: $0.096/h for a 2-vCPU instance.
+    workerClasses: [
+      { name: 'cpu-1', threads: 1, memoryMB: 1024, pricePerHour: 0.048 },
+      { name: 'cpu-2', threads: 2, memoryMB: 2048, pricePerHour: 0.096 },
+      { name: 'cpu-4', threads: 4, memoryMB: 4096, pricePerHour: 0.192 },
+    ],
+    initialWorkers: { workerClass: 'cpu-2', count: 1 },
+    profiling: { threads: [1, 2], maxBatch: [1, 8, 32], optLevels: ['basic', 'all'], runs: 30, warmup: 5 },
+    maxBodyBytes: 16 * 1024 * 1024,
+    maxModelBytes: 256 * 1024 * 1024,
+    workerTimeoutMs: 30_000,
+  };
+}
+
+/** The smallest worker class with at least `threads` threads. */
+export function workerClassFor(config: Pick<InfaasConfig, 'workerClasses'>, threads: number): WorkerClass {
+  const fits = config.workerClasses.filter((c) => c.threads >= threads).sort((a, b) => a.threads - b.threads || a.pricePerHour - b.pricePerHour);
+  if (!fits.length) throw invalid(`no worker class has ${threads} threads`);
+  return fits[0];
+}
+
+/** Loads `<dataDir>/infaas.json` over the defaults, then applies overrides; validates the result. */
+export function loadConfig(dataDir: string, overrides: Partial<InfaasConfig> = {}): InfaasConfig {
+  const base = defaultConfig(dataDir);
+  const file = join(dataDir, 'infaas.json');
+  let fromFile: Partial<InfaasConfig> = {};
+  if (existsSync(file)) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw invalid(`config file ${file} is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  const merged: InfaasConfig = { ...base, ...fromFile, ...stripUndefined(overrides), dataDir };
+  validateConfig(merged);
+  return merged;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function validateConfig(c: InfaasConfig): void {
+  if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) throw invalid(`config: port must be 0..65535, got ${c.port}`);
+  if (!c.workerClasses.length) throw invalid('config: at least one worker class is needed');
+  for (const w of c.workerClasses) {
+    if (!w.name || !(w.threads > 0) || !(w.memoryMB > 0) || !(w.pricePerHour >= 0)) throw invalid(`config: bad worker class ${JSON.stringify(w)}`);
+  }
+  if (!c.workerClasses.some((w) => w.name === c.initialWorkers.workerClass)) throw invalid(`config: initial worker class ${c.initialWorkers.workerClass} is not defined`);
+  const g = c.profiling;
+  if (!g.threads.length || !g.maxBatch.length || !g.optLevels.length) throw invalid('config: profiling grid must not be empty');
+  if (g.maxBatch.some((b) => !Number.isInteger(b) || b < 1)) throw invalid('config: profiling maxBatch values must be positive integers');
+  if (g.optLevels.some((o) => o !== 'basic' && o !== 'all')) throw invalid('config: optLevels are "basic" or "all"');
+}
