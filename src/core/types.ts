@@ -70,7 +70,7 @@ export interface Profile {
   latency: BatchLatency[];
   /** Resident memory added by one loaded replica, MiB. */
   memoryMB: number;
-  /** Inferences (samples) per second at maxBatch on one replica. */
+  /** Inferences (samples) per second on one replica at its best batch size up to maxBatch. */
   peakThroughput: number;
   workerClass: string;
   /** Price per hour of the worker class the variant needs. */

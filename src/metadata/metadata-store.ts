@@ -10,6 +10,13 @@
 // - `list(prefix)` returns every key that starts with `prefix`, with its value, sorted by key.
 // - `setIfAbsent` is atomic: of several concurrent callers for one key, exactly one gets `true`.
 // - `close` flushes and releases files/connections; any call after `close` rejects.
+// Clarifications (checked by conformance.ts):
+// - An empty key, or a value JSON cannot represent (undefined, a function, a BigInt, a cycle), rejects with
+//   INVALID_ARGUMENT. Values go through a JSON round trip (a Date comes back as a string, NaN as null).
+// - "Sorted by key" is JavaScript string order (UTF-16 code units, `a < b`); prefixes match literally (no
+//   glob characters). Calls after `close` reject with UNAVAILABLE; calls made before it still complete.
+// - Mutations issued through one store instance take effect in call order. A read may already see a
+//   mutation whose promise has not resolved yet (it is not durable until then).
 
 export interface MetadataStore {
   get<T = unknown>(key: string): Promise<T | undefined>;

@@ -8,6 +8,9 @@
 // old or the new bytes, never a mix) and durable when it resolves. `get` of a missing key rejects with
 // NOT_FOUND. `localPath` gives a filesystem path a backend can open directly, when the implementation has
 // one (the local directory does; object storage downloads to a cache first).
+// Clarifications (checked by conformance.ts): a key segment may not be '.' or '..'; `localPath` of a missing
+// key rejects with NOT_FOUND; `list(prefix)` matches the string prefix ('models' also lists 'models-x/y')
+// and sorts by JavaScript string order; validation is in object-keys.ts.
 
 export interface ModelRepository {
   put(key: string, data: Uint8Array): Promise<void>;

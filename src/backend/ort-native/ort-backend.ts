@@ -43,6 +43,8 @@ export class OrtNativeBackend implements Backend {
       interOpNumThreads: 1,
       graphOptimizationLevel: opts.optLevel === 'all' ? 'all' : 'basic',
       executionMode: 'sequential',
+      // Errors reach the caller as exceptions; keep ORT's own stderr logging to fatal only.
+      logSeverityLevel: 4,
     });
     return new OrtModel(session);
   }

@@ -1,0 +1,133 @@
+// LocalRepository: the default ModelRepository, objects stored as files under one root directory.
+//
+// A key maps to the path <root>/<key>. `put` writes a temp file next to the target (its name holds '~',
+// which no key can, so it never shows in listings), fsyncs it, renames it into place and fsyncs the
+// directory. Limitation of a file tree: an object 'a' and an object 'a/b' cannot both exist; the second
+// put rejects with INVALID_ARGUMENT.
+
+import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { invalid, notFound } from '../../core/errors.ts';
+import type { ModelRepository } from '../model-repository.ts';
+import { checkObjectKey, checkObjectPrefix, isSegment, prefixDirSegments } from '../object-keys.ts';
+
+export class LocalRepository implements ModelRepository {
+  /** The absolute root directory (created on the first put). */
+  readonly root: string;
+
+  constructor(rootDir: string) {
+    this.root = resolve(rootDir);
+  }
+
+  async put(key: string, data: Uint8Array): Promise<void> {
+    const path = this.pathOf(key);
+    const dir = dirname(path);
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (e) {
+      if (code(e) === 'EEXIST' || code(e) === 'ENOTDIR') throw conflict(key);
+      throw e;
+    }
+    const temp = `${path}.~${process.pid}-${Math.random().toString(36).slice(2)}`;
+    try {
+      await writeFile(temp, data, { flush: true });
+      await rename(temp, path);
+    } catch (e) {
+      await unlink(temp).catch(() => undefined);
+      if (code(e) === 'EISDIR' || code(e) === 'ENOTDIR' || code(e) === 'ENOTEMPTY') throw conflict(key);
+      throw e;
+    }
+    await syncDir(dir);
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    const path = this.pathOf(key);
+    try {
+      return new Uint8Array(await readFile(path));
+    } catch (e) {
+      if (isMissing(e)) throw missing(key);
+      throw e;
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return (await this.fileStat(this.pathOf(key))) !== undefined;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const path = this.pathOf(key);
+    try {
+      await unlink(path);
+      return true;
+    } catch (e) {
+      if (isMissing(e) || code(e) === 'EPERM') return false;
+      throw e;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    checkObjectPrefix(prefix);
+    const base = prefixDirSegments(prefix);
+    const out: string[] = [];
+    await this.walk(base, out);
+    return out.filter((k) => k.startsWith(prefix)).sort();
+  }
+
+  async localPath(key: string): Promise<string> {
+    const path = this.pathOf(key);
+    if (!(await this.fileStat(path))) throw missing(key);
+    return path;
+  }
+
+  private pathOf(key: string): string {
+    checkObjectKey(key);
+    return join(this.root, ...key.split('/'));
+  }
+
+  /** Collects the keys of every object under the directory `segs`. */
+  private async walk(segs: string[], out: string[]): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(join(this.root, ...segs), { withFileTypes: true });
+    } catch (e) {
+      if (isMissing(e)) return;
+      throw e;
+    }
+    for (const ent of entries) {
+      if (!isSegment(ent.name)) continue; // temp files and anything that is not an object
+      const child = [...segs, ent.name];
+      const kind = ent.isSymbolicLink() ? await this.kindOf(join(this.root, ...child)) : ent.isDirectory() ? 'dir' : ent.isFile() ? 'file' : 'other';
+      if (kind === 'dir') await this.walk(child, out);
+      else if (kind === 'file') out.push(child.join('/'));
+    }
+  }
+
+  private async kindOf(path: string): Promise<'dir' | 'file' | 'other'> {
+    const s = await stat(path).catch(() => undefined);
+    return s?.isDirectory() ? 'dir' : s?.isFile() ? 'file' : 'other';
+  }
+
+  private async fileStat(path: string) {
+    try {
+      const s = await stat(path);
+      return s.isFile() ? s : undefined;
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw e;
+    }
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
+const isMissing = (e: unknown) => code(e) === 'ENOENT' || code(e) === 'ENOTDIR' || code(e) === 'EISDIR';
+const missing = (key: string) => notFound(`no object '${key}' in the model repository`, { key });
+const conflict = (key: string) => invalid(`repository key '${key}' conflicts with an existing object or folder of that name`, { key });
