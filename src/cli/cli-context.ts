@@ -1,0 +1,23 @@
+// What a CLI command may touch besides its arguments: output streams, environment, and the server entry point.
+
+/** Options of the embedded server, as `infaas serve` / `infaas demo` pass them to runServer. */
+export interface ServerOptions {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  demo: boolean;
+}
+
+export interface CliContext {
+  /** Writes to standard output (text is written as given; callers add newlines). */
+  stdout(text: string): void;
+  /** Writes to standard error. */
+  stderr(text: string): void;
+  /** Whether standard error is a terminal (progress bars redraw in place only then). */
+  stderrIsTTY: boolean;
+  env: Record<string, string | undefined>;
+  /** Loads the server's entry point lazily, so client commands never load server code. */
+  loadServer(): Promise<(opts: ServerOptions) => Promise<void>>;
+  /** Milliseconds between polls of a registration (tests shorten it). */
+  pollMs?: number;
+}

@@ -1,0 +1,33 @@
+// `infaas workers`: the workers, their memory and the variants loaded on each with their state.
+
+import type { WorkersReply } from '../api-types.ts';
+import { flag } from '../args.ts';
+import { clientFor, printJson, type Command } from '../command.ts';
+import { num, table } from '../format.ts';
+
+export function workersText(reply: WorkersReply): string {
+  if (reply.workers.length === 0) return 'no workers running\n';
+  const workers = table(['WORKER', 'CLASS', 'MEM_USED_MB', 'MEM_BUDGET_MB', 'REPLICAS', 'ADDRESS'], reply.workers.map((w) => [
+    w.id, w.workerClass, num(w.memoryUsedMB, 1), num(w.memoryBudgetMB, 0), w.replicas.length, w.address,
+  ]));
+  const replicas = reply.workers.flatMap((w) => w.replicas.map((r) => [w.id, r.variant, r.state, r.queued, num(r.memoryMB, 1)]));
+  if (replicas.length === 0) return workers + '\nno variants loaded\n';
+  return workers + '\n' + table(['WORKER', 'VARIANT', 'STATE', 'QUEUED', 'MEM_MB'], replicas);
+}
+
+export const workersCommand: Command = {
+  spec: {
+    name: 'workers',
+    summary: 'List the workers with their memory use and the variants loaded on each.',
+    usage: 'workers',
+    examples: ['infaas workers', 'infaas workers --json'],
+    options: {},
+    positionals: { min: 0, max: 0 },
+    client: true,
+  },
+  async run(args, ctx) {
+    const reply = await clientFor(args, ctx, 'workers').getJson<WorkersReply>('/v1/workers');
+    if (flag(args, 'json')) printJson(ctx, reply);
+    else ctx.stdout(workersText(reply));
+  },
+};
