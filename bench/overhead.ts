@@ -1,0 +1,80 @@
+// Serving overhead: one client, sequential, batch 1, the mid-size CNN. End-to-end p50 over REST on loopback
+// (server in its own process, worker in another) divided by raw `session.run` p50 of the same ONNX file,
+// measured in this same run. Usage: npx tsx bench/overhead.ts [--n 2000]
+
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as ort from 'onnxruntime-node';
+import { ZOO_DIR } from '../src/bin/register-zoo.ts';
+import { decodeValidationSet } from '../src/core/validation-set.ts';
+import { readFileSync } from 'node:fs';
+import { percentile, printTable, registerZooModel, startServerProcess } from './lib/server-process.ts';
+
+const N = Number(process.argv[process.argv.indexOf('--n') + 1]) || 2000;
+const ARCH = 'fmnist-cnn-m';
+const FILE = join(ZOO_DIR, 'fashion-mnist', `${ARCH}.fp32.onnx`);
+const VARIANT = `${ARCH}.fp32.t1.b1.all`;
+
+const val = decodeValidationSet(readFileSync(join(ZOO_DIR, 'fashion-mnist', 'validation.valset')));
+const sample = val.inputs.slice(0, 784);
+
+async function rawRun(n: number): Promise<number[]> {
+  const session = await ort.InferenceSession.create(FILE, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' });
+  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', sample, [1, 1, 28, 28]) };
+  for (let i = 0; i < 50; i++) await session.run(feeds);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await session.run(feeds);
+    out.push(performance.now() - t);
+  }
+  await session.release();
+  return out;
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+
+function post(url: string, body: Buffer, contentType: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': body.length } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function e2e(url: string, body: Buffer, contentType: string, n: number): Promise<number[]> {
+  for (let i = 0; i < 100; i++) await post(url, body, contentType);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await post(url, body, contentType);
+    out.push(performance.now() - t);
+  }
+  return out;
+}
+
+const server = await startServerProcess({ profiling: { threads: [1], maxBatch: [1], optLevels: ['all'], runs: 10, warmup: 2 } });
+try {
+  await registerZooModel(server.url, ARCH);
+  const rawBody = Buffer.from(sample.buffer, sample.byteOffset, sample.byteLength);
+  const jsonBody = Buffer.from(JSON.stringify({ variant: VARIANT, inputs: [Array.from(sample)] }));
+  // Interleave rounds so drift on this shared machine hits both sides alike.
+  const raw: number[] = [];
+  const restRaw: number[] = [];
+  const restJson: number[] = [];
+  for (let round = 0; round < 4; round++) {
+    raw.push(...(await rawRun(N / 4)));
+    restRaw.push(...(await e2e(`${server.url}/v1/infer?variant=${VARIANT}`, rawBody, 'application/octet-stream', N / 4)));
+    restJson.push(...(await e2e(`${server.url}/v1/infer`, jsonBody, 'application/json', N / 4)));
+  }
+  const base = percentile(raw, 50);
+  const row = (name: string, xs: number[]) => ({ path: name, p50_ms: percentile(xs, 50), p95_ms: percentile(xs, 95), p99_ms: percentile(xs, 99), ratio_p50_vs_raw: percentile(xs, 50) / base });
+  console.log(`\nServing overhead, ${ARCH} batch 1, ${N} sequential requests each (1 intra-op thread)\n`);
+  printTable([row('raw session.run (in process)', raw), row('REST, raw float32 body', restRaw), row('REST, JSON body', restJson)]);
+} finally {
+  await server.stop();
+}

@@ -1,0 +1,93 @@
+// The one public API of the controller. Frontends (REST now; gRPC and OIP later) call only this, never the
+// registry, dispatcher or pool directly, so every protocol gets the same behaviour and the same errors.
+
+import type { Architecture, UseCase, Variant, WorkerStatus } from '../core/types.ts';
+import type { ModelIndex } from '../controller/model-index.ts';
+import type { Registration, RegisterRequest, Registry } from '../controller/registry.ts';
+import type { Dispatcher, InferResult } from '../controller/dispatcher.ts';
+import type { QuerySpec } from '../core/query.ts';
+import { toBatchTensor, type QueryInput } from './query-input.ts';
+import { performance } from 'node:perf_hooks';
+
+export interface ArchitectureSummary {
+  name: string;
+  description?: string;
+  artifacts: Array<{ id: string; precision: string; accuracy: number; bytes: number }>;
+  variants: number;
+  bestAccuracy: number;
+  fastestP50Ms: number | null;
+}
+
+export interface ApiDeps {
+  index: () => ModelIndex;
+  registry: Registry;
+  dispatcher: Dispatcher;
+  workers: () => WorkerStatus[];
+}
+
+export class InfaasApi {
+  readonly #d: ApiDeps;
+
+  constructor(deps: ApiDeps) {
+    this.#d = deps;
+  }
+
+  health(): { status: 'ok'; workers: number; variants: number } {
+    return { status: 'ok', workers: this.#d.workers().length, variants: this.#d.index().variants.size };
+  }
+
+  listUseCases(): Array<UseCase & { architectures: number }> {
+    const idx = this.#d.index();
+    return [...idx.useCases.values()].map((u) => ({ ...u, architectures: idx.architecturesOf(u.id).length }));
+  }
+
+  /** modarch: the architectures of a use case. */
+  listArchitectures(task: string, dataset: string): { useCase: UseCase; architectures: ArchitectureSummary[] } {
+    const idx = this.#d.index();
+    const useCase = idx.useCase(`${task}/${dataset}`);
+    const architectures = idx.architecturesOf(useCase.id).map((a) => summarise(a, idx.variantsOf(a.name)));
+    return { useCase, architectures };
+  }
+
+  /** modinfo: an architecture with its use case and variants. */
+  getArchitecture(name: string): { architecture: Architecture; useCase: UseCase; variants: Variant[] } {
+    const idx = this.#d.index();
+    const architecture = idx.architecture(name);
+    return { architecture, useCase: idx.useCase(architecture.useCase), variants: idx.variantsOf(name) };
+  }
+
+  getVariant(name: string): Variant {
+    return this.#d.index().variant(name);
+  }
+
+  listWorkers(): WorkerStatus[] {
+    return this.#d.workers();
+  }
+
+  register(req: RegisterRequest): Promise<Registration> {
+    return this.#d.registry.register(req);
+  }
+
+  getRegistration(id: string): Promise<Registration> {
+    return this.#d.registry.get(id);
+  }
+
+  /** Runs an online query: decodes the inputs for the use case the query resolves to, then dispatches. */
+  async infer(spec: QuerySpec, input: QueryInput): Promise<InferResult> {
+    const started = performance.now();
+    const useCase = this.#d.dispatcher.useCaseOf(spec);
+    return this.#d.dispatcher.infer(spec, toBatchTensor(input, useCase.inputShape), started);
+  }
+}
+
+function summarise(a: Architecture, variants: Variant[]): ArchitectureSummary {
+  const p50s = variants.map((v) => v.profile.latency[0]?.p50).filter((x): x is number => typeof x === 'number');
+  return {
+    name: a.name,
+    description: a.description,
+    artifacts: a.artifacts.map((x) => ({ id: x.id, precision: x.precision, accuracy: x.accuracy, bytes: x.bytes })),
+    variants: variants.length,
+    bestAccuracy: Math.max(...a.artifacts.map((x) => x.accuracy)),
+    fastestP50Ms: p50s.length ? Math.min(...p50s) : null,
+  };
+}

@@ -1,0 +1,67 @@
+// Registers the bundled model zoo (zoo/manifest.json) for `infaas demo`, skipping what is already registered,
+// through the same API a remote `infaas register` uses; profiling runs one artifact at a time.
+
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { InfaasApi } from '../api/facade.ts';
+import type { Registry } from '../controller/registry.ts';
+import { InfaasError } from '../core/errors.ts';
+import type { Precision } from '../core/types.ts';
+
+export const ZOO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'zoo');
+
+export interface ZooManifest {
+  useCases: Array<{
+    task: string;
+    dataset: string;
+    inputShape: number[];
+    labels?: string;
+    validation: string;
+    architectures: Array<{ name: string; description?: string; artifacts: Array<{ precision: Precision; file: string; accuracy: number; bytes: number }> }>;
+  }>;
+}
+
+export function readZooManifest(dir = ZOO_DIR): ZooManifest {
+  return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+}
+
+/** Registers every zoo artifact not yet registered; resolves when all profiling has finished. */
+export async function registerZoo(api: InfaasApi, registry: Registry, log: (s: string) => void, filter?: (arch: string) => boolean): Promise<void> {
+  const manifest = readZooManifest();
+  const ids: string[] = [];
+  for (const uc of manifest.useCases) {
+    const validation = readFileSync(join(ZOO_DIR, uc.validation));
+    const labels = uc.labels ? readFileSync(join(ZOO_DIR, uc.labels), 'utf8').split('\n').filter(Boolean) : undefined;
+    for (const a of uc.architectures) {
+      if (filter && !filter(a.name)) continue;
+      // fp32 first: an int8 artifact joins the architecture its fp32 one created.
+      for (const art of [...a.artifacts].sort((x, y) => (x.precision === 'fp32' ? -1 : 1) - (y.precision === 'fp32' ? -1 : 1))) {
+        try {
+          const reg = await api.register({
+            task: uc.task, dataset: uc.dataset, arch: a.name, description: a.description, precision: art.precision,
+            model: readFileSync(join(ZOO_DIR, art.file)), validation, labels,
+          });
+          ids.push(reg.id);
+        } catch (e) {
+          if (e instanceof InfaasError && e.code === 'ALREADY_EXISTS') continue;
+          throw e;
+        }
+      }
+    }
+  }
+  if (!ids.length) {
+    log('model zoo already registered');
+    return;
+  }
+  log(`profiling ${ids.length} zoo artifacts (one at a time)...`);
+  for (const id of ids) {
+    let reg = await registry.get(id);
+    while (reg.state === 'PROFILING') {
+      await new Promise((r) => setTimeout(r, 100));
+      reg = await registry.get(id);
+    }
+    if (reg.state === 'FAILED') log(`  ${reg.arch} (${reg.precision}): FAILED: ${reg.error}`);
+    else log(`  ${reg.arch} (${reg.precision}): ${reg.variants?.length ?? 0} variants`);
+  }
+}

@@ -1,0 +1,132 @@
+// Composition root of `infaas serve` / `infaas demo`: chooses the implementations (embedded store, local
+// repository, local child-process workers, ORT native backend), wires the controller and starts REST.
+
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadConfig, type InfaasConfig } from '../config/config.ts';
+import { EmbeddedStore } from '../metadata/embedded/log-store.ts';
+import { LocalRepository } from '../repository/local/local-repository.ts';
+import { LocalProvisioner } from '../provisioner/local/local-provisioner.ts';
+import { WorkerPool } from '../controller/worker-pool.ts';
+import { ModelIndex } from '../controller/model-index.ts';
+import { Registry, type ProfilerRunner } from '../controller/registry.ts';
+import { Dispatcher } from '../controller/dispatcher.ts';
+import { LiveClusterView } from '../controller/live-cluster-view.ts';
+import { InfaasApi } from '../api/facade.ts';
+import { buildRestServer } from '../frontends/rest/rest-server.ts';
+import { runProfileJob } from '../profiler/profile-job.ts';
+import { variantsFromProfileFile } from '../profiler/precomputed.ts';
+import { registerZoo } from './register-zoo.ts';
+
+export interface ServerOptions {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  demo: boolean;
+  /** Overrides for tests (e.g. a smaller profiling grid). */
+  config?: Partial<InfaasConfig>;
+  /** Print progress and example queries (the CLI); tests pass false. */
+  verbose?: boolean;
+}
+
+export interface RunningServer {
+  url: string;
+  api: InfaasApi;
+  registry: Registry;
+  config: InfaasConfig;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const dataDir = resolve(opts.dataDir ?? '.infaas');
+  mkdirSync(dataDir, { recursive: true });
+  const config = loadConfig(dataDir, { ...opts.config, port: opts.port ?? opts.config?.port, host: opts.host ?? opts.config?.host });
+  const log = opts.verbose ? (s: string) => process.stderr.write(`${s}\n`) : () => undefined;
+
+  const store = await EmbeddedStore.open(dataDir);
+  const repoRoot = resolve(dataDir, 'models');
+  const repo = new LocalRepository(repoRoot);
+  let index = await ModelIndex.load(store);
+  const view = new LiveClusterView();
+
+  const provisioner = new LocalProvisioner({ repositoryRoot: repoRoot });
+  const pool = new WorkerPool({ provisioner, timeoutMs: config.workerTimeoutMs, onStatus: (s) => view.sync(s, index.variants) });
+  const workerClass = config.workerClasses.find((c) => c.name === config.initialWorkers.workerClass)!;
+  await pool.start({ workerClass, count: config.initialWorkers.count });
+
+  const profiler: ProfilerRunner = {
+    profile: (job, onProgress) =>
+      runProfileJob(
+        { path: job.modelPath, validationPath: job.validationPath, artifactId: job.artifactId, arch: job.arch, useCase: job.useCase, grid: config.profiling, workerClasses: config.workerClasses, timeoutMs: 10 * 60_000 },
+        onProgress,
+      ),
+  };
+  let reloading: Promise<void> = Promise.resolve();
+  const registry = new Registry({
+    store,
+    repo,
+    profiler,
+    precomputed: (json, ctx) => variantsFromProfileFile(json, { ...ctx, workerClasses: config.workerClasses }),
+    onChange: () => {
+      reloading = reloading.then(async () => {
+        index = await ModelIndex.load(store);
+      });
+    },
+  });
+  const dispatcher = new Dispatcher({ index: () => index, workers: pool, view });
+  const api = new InfaasApi({ index: () => index, registry, dispatcher, workers: () => pool.snapshot() });
+  const resumed = await registry.resume();
+  if (resumed) log(`resuming ${resumed} interrupted registration(s)`);
+
+  const app = await buildRestServer(api, { bodyLimit: config.maxBodyBytes, modelLimit: config.maxModelBytes });
+  await app.listen({ port: config.port, host: config.host });
+  const addr = app.server.address();
+  const url = `http://${config.host}:${typeof addr === 'object' && addr ? addr.port : config.port}`;
+  log(`INFaaS serving on ${url} (data dir ${dataDir}, ${pool.clients().length} worker(s), ${index.variants.size} variants)`);
+
+  let closing: Promise<void> | undefined;
+  const server: RunningServer = {
+    url,
+    api,
+    registry,
+    config,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await pool.close();
+        await provisioner.shutdown();
+        await registry.idle().catch(() => undefined);
+        await reloading.catch(() => undefined);
+        await store.close();
+      })()),
+  };
+  if (opts.demo) await registerZoo(api, registry, log);
+  return server;
+}
+
+/** Runs until SIGINT/SIGTERM (the CLI's `serve` and `demo`). */
+export async function runServer(opts: ServerOptions): Promise<void> {
+  const server = await startServer({ verbose: true, ...opts });
+  if (opts.demo) printExamples(server.url);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.stderr.write('shutting down...\n');
+      server.close().then(done, done);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+function printExamples(url: string): void {
+  const s = url === 'http://127.0.0.1:8080' ? '' : ` --server ${url}`;
+  process.stdout.write(`
+Ready. Try, in another terminal:
+  npx infaas modarch classification fashion-mnist${s}
+  npx infaas modinfo fmnist-cnn-m${s}
+  npx infaas query -i examples/fashion-mnist/ankle-boot.png -t classification -D fashion-mnist -A 85 -l 20${s}
+  npx infaas query -i examples/fashion-mnist/sneaker.png -i examples/fashion-mnist/trouser.png -a fmnist-cnn-s -l 10${s}
+  curl -s '${url}/v1/infer?task=classification&dataset=fashion-mnist&minAccuracy=80&latencyMs=10' \\
+    -H 'content-type: image/png' --data-binary @examples/fashion-mnist/ankle-boot.png
+`);
+}

@@ -1,0 +1,167 @@
+// The online query path: select a variant (pure policy), choose a worker, run the batch there, retry once on
+// a worker crash, and shape the reply (outputs, top-k labels, variant, worker, cold start, timing).
+
+import { performance } from 'node:perf_hooks';
+import { InfaasError, asInfaasError, invalid, unavailable } from '../core/errors.ts';
+import type { QuerySpec } from '../core/query.ts';
+import type { Tensor, UseCase, Variant, WorkerStatus } from '../core/types.ts';
+import type { Architecture } from '../core/types.ts';
+import { selectVariant, type SelectionRequest } from '../policy/select-variant.ts';
+import { chooseWorker } from '../policy/choose-worker.ts';
+import type { ModelIndex } from './model-index.ts';
+import type { LiveClusterView } from './live-cluster-view.ts';
+import type { VariantSpec, WorkerClient } from './worker-client.ts';
+
+/** Where the dispatcher finds workers. Implemented by the WorkerPool. */
+export interface WorkerSource {
+  /** Connected workers. */
+  clients(): WorkerClient[];
+  get(id: string): WorkerClient | undefined;
+  /** Latest status of every worker (cached; never blocks). */
+  snapshot(): WorkerStatus[];
+}
+
+export interface Prediction {
+  index: number;
+  label?: string;
+  score: number;
+}
+
+export interface InferResult {
+  variant: string;
+  arch: string;
+  worker: string;
+  coldStart: boolean;
+  batch: number;
+  outputs: Array<{ name: string; shape: number[]; data: number[] }>;
+  predictions?: Prediction[][];
+  timing: { queueMs: number; loadMs: number; inferenceMs: number; totalMs: number };
+  reason: string;
+}
+
+export class Dispatcher {
+  readonly #index: () => ModelIndex;
+  readonly #workers: WorkerSource;
+  readonly #view: LiveClusterView;
+  readonly #now: () => number;
+
+  constructor(opts: { index: () => ModelIndex; workers: WorkerSource; view: LiveClusterView; now?: () => number }) {
+    this.#index = opts.index;
+    this.#workers = opts.workers;
+    this.#view = opts.view;
+    this.#now = opts.now ?? (() => performance.now());
+  }
+
+  /** The use case a query is for (to decode its inputs before dispatch). */
+  useCaseOf(spec: QuerySpec): UseCase {
+    const idx = this.#index();
+    switch (spec.level) {
+      case 'variant':
+        return idx.useCase(idx.variant(spec.variant).useCase);
+      case 'arch':
+        return idx.useCase(idx.architecture(spec.arch).useCase);
+      case 'usecase':
+        return idx.useCase(`${spec.task}/${spec.dataset}`);
+    }
+  }
+
+  async infer(spec: QuerySpec, input: Tensor, started = performance.now()): Promise<InferResult> {
+    const idx = this.#index();
+    const batch = input.shape[0];
+    const useCase = this.useCaseOf(spec);
+    if (input.shape.length !== useCase.inputShape.length + 1 || input.shape.slice(1).some((d, i) => d !== useCase.inputShape[i])) {
+      throw invalid(`input shape [${input.shape}] does not match use case ${useCase.id}: [B,${useCase.inputShape}]`);
+    }
+    const request = toSelectionRequest(spec, batch);
+    let lastError: InfaasError | undefined;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const now = this.#now();
+      const selection = selectVariant(request, idx.catalogue, this.#view, now);
+      const variant = selection.variant;
+      const client = this.#pickWorker(variant, selection.workerId, now);
+      const arch = idx.architecture(variant.arch);
+      this.#view.begin(variant, client.id);
+      let ok = false;
+      try {
+        const reply = await client.infer(specOf(variant, arch), input);
+        ok = true;
+        const outputs = Object.entries(reply.outputs).map(([name, t]) => ({ name, shape: t.shape, data: Array.from(t.data) }));
+        const main = reply.outputs[arch.artifacts.find((a) => a.id === variant.artifactId)?.outputName ?? ''] ?? Object.values(reply.outputs)[0];
+        const topK = spec.topK ?? (useCase.labels ? 3 : 0);
+        return {
+          variant: variant.name,
+          arch: variant.arch,
+          worker: client.id,
+          coldStart: reply.coldStart,
+          batch,
+          outputs,
+          ...(topK > 0 && main ? { predictions: topKOf(main, topK, useCase.labels) } : {}),
+          timing: { ...reply.timing, totalMs: performance.now() - started },
+          reason: selection.reason,
+        };
+      } catch (e) {
+        const err = asInfaasError(e);
+        if (err.code !== 'UNAVAILABLE' || attempt === 1) throw err;
+        lastError = err; // the worker died under us: try once more, elsewhere if possible
+        this.#view.dropWorker(client.id);
+      } finally {
+        this.#view.end(variant, client.id, ok);
+      }
+    }
+    throw lastError ?? unavailable('no worker could run the request');
+  }
+
+  #pickWorker(variant: Variant, preferred: string | undefined, now: number): WorkerClient {
+    const clients = this.#workers.clients();
+    if (!clients.length) throw unavailable('no worker is running (workers are starting or restarting); try again shortly');
+    if (preferred) {
+      const c = this.#workers.get(preferred);
+      if (c) return c;
+    }
+    const statuses = this.#workers.snapshot().filter((s) => clients.some((c) => c.id === s.id));
+    const views = statuses.map((s) => ({
+      ...s,
+      queued: this.#view.workerLoad(s.id),
+      replicas: s.replicas.map((r) => ({ ...r, estimatedWaitMs: 0 })),
+    }));
+    const id = views.length ? chooseWorker(variant, views, now) : undefined;
+    return (id && this.#workers.get(id)) || clients[0];
+  }
+}
+
+function toSelectionRequest(spec: QuerySpec, batch: number): SelectionRequest {
+  const common = { batch, ...(spec.maxCostPer1k !== undefined ? { maxCostPer1k: spec.maxCostPer1k } : {}) };
+  switch (spec.level) {
+    case 'variant':
+      return { kind: 'variant', variant: spec.variant, ...common };
+    case 'arch':
+      return { kind: 'arch', arch: spec.arch, latencyMs: spec.latencyMs, ...common };
+    case 'usecase':
+      return { kind: 'usecase', useCase: `${spec.task}/${spec.dataset}`, minAccuracy: spec.minAccuracy, latencyMs: spec.latencyMs, ...common };
+  }
+}
+
+const specCache = new WeakMap<Variant, VariantSpec>();
+
+function specOf(v: Variant, arch: Architecture): VariantSpec {
+  let s = specCache.get(v);
+  if (!s) {
+    const artifact = arch.artifacts.find((a) => a.id === v.artifactId);
+    if (!artifact) throw new InfaasError('INTERNAL', `variant ${v.name} has no artifact ${v.artifactId}`);
+    s = { name: v.name, artifactKey: artifact.key, threads: v.config.threads, optLevel: v.config.optLevel, maxBatch: v.config.maxBatch, memoryMB: v.profile.memoryMB };
+    specCache.set(v, s);
+  }
+  return s;
+}
+
+/** Top-k (index, label, score) per sample of a [B, C] output. */
+export function topKOf(t: Tensor, k: number, labels?: string[]): Prediction[][] {
+  const [b, c] = [t.shape[0], t.data.length / t.shape[0]];
+  const out: Prediction[][] = [];
+  for (let i = 0; i < b; i++) {
+    const row = t.data.subarray(i * c, (i + 1) * c);
+    const idx = Array.from({ length: c }, (_, j) => j).sort((x, y) => row[y] - row[x]).slice(0, Math.min(k, c));
+    out.push(idx.map((j) => ({ index: j, ...(labels?.[j] !== undefined ? { label: labels[j] } : {}), score: row[j] })));
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+// The controller's in-memory view of what is registered: use cases, architectures, variants and the indexed
+// Catalogue the selection policy searches. Rebuilt from the metadata store whenever a registration commits.
+
+import { notFound } from '../core/errors.ts';
+import type { Architecture, UseCase, Variant } from '../core/types.ts';
+import { keys, type MetadataStore } from '../metadata/metadata-store.ts';
+import { Catalogue } from '../policy/catalogue.ts';
+
+export class ModelIndex {
+  readonly useCases: ReadonlyMap<string, UseCase>;
+  readonly architectures: ReadonlyMap<string, Architecture>;
+  readonly variants: ReadonlyMap<string, Variant>;
+  readonly catalogue: Catalogue;
+
+  private constructor(useCases: UseCase[], archs: Architecture[], variants: Variant[]) {
+    this.useCases = new Map(useCases.map((u) => [u.id, u]));
+    this.architectures = new Map(archs.map((a) => [a.name, a]));
+    this.variants = new Map(variants.map((v) => [v.name, v]));
+    this.catalogue = new Catalogue(variants);
+  }
+
+  static empty(): ModelIndex {
+    return new ModelIndex([], [], []);
+  }
+
+  static async load(store: MetadataStore): Promise<ModelIndex> {
+    const [ucs, archs, vs] = await Promise.all([
+      store.list<UseCase>(keys.useCasePrefix),
+      store.list<Architecture>(keys.archPrefix),
+      store.list<Variant>(keys.variantsPrefix),
+    ]);
+    return new ModelIndex(ucs.map((e) => e.value), archs.map((e) => e.value), vs.map((e) => e.value));
+  }
+
+  useCase(id: string): UseCase {
+    const uc = this.useCases.get(id);
+    if (!uc) {
+      const known = [...this.useCases.keys()].join(', ') || 'none registered yet';
+      throw notFound(`unknown use case '${id}' (known: ${known})`);
+    }
+    return uc;
+  }
+
+  architecture(name: string): Architecture {
+    const a = this.architectures.get(name);
+    if (!a) throw notFound(`unknown architecture '${name}'; list them with \`infaas modarch <task> <dataset>\``);
+    return a;
+  }
+
+  variant(name: string): Variant {
+    const v = this.variants.get(name);
+    if (!v) throw notFound(`unknown variant '${name}'; list them with \`infaas modinfo <arch>\``);
+    return v;
+  }
+
+  variantsOf(arch: string): Variant[] {
+    return [...this.variants.values()].filter((v) => v.arch === arch).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  architecturesOf(useCase: string): Architecture[] {
+    return [...this.architectures.values()].filter((a) => a.useCase === useCase).sort((a, b) => a.name.localeCompare(b.name));
+  }
+}

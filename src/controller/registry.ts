@@ -1,0 +1,232 @@
+// Registration of models: validates an ONNX artifact against its use case, stores it in the model repository,
+// and profiles it into variants in the background (one profiling job at a time, durable across restarts).
+
+import { createHash, randomBytes } from 'node:crypto';
+import { InfaasError, invalid, invalidModel, notFound } from '../core/errors.ts';
+import { useCaseId, type Architecture, type Artifact, type Precision, type UseCase, type Variant } from '../core/types.ts';
+import { decodeValidationSet } from '../core/validation-set.ts';
+import { keys, type MetadataStore } from '../metadata/metadata-store.ts';
+import type { ModelRepository } from '../repository/model-repository.ts';
+import { inspectModel, validateForUseCase } from '../onnx/inspect-model.ts';
+
+/** Runs the profiler (in the live system: a child process). Defined here, beside its consumer. */
+export interface ProfilerRunner {
+  profile(
+    job: { modelPath: string; validationPath: string; artifactId: string; arch: string; useCase: string },
+    onProgress: (p: RegistrationProgress) => void,
+  ): Promise<{ accuracy: number; variants: Variant[] }>;
+}
+
+/** Turns a user-supplied precomputed profile into variants (validating it). */
+export type PrecomputedProfiles = (json: unknown, ctx: { artifactId: string; arch: string; useCase: string }) => { accuracy: number; variants: Variant[] };
+
+export interface RegistrationProgress {
+  done: number;
+  total: number;
+  stage: string;
+}
+
+export type RegistrationState = 'PROFILING' | 'SUCCEEDED' | 'FAILED';
+
+export interface Registration {
+  id: string;
+  arch: string;
+  useCase: string;
+  precision: Precision;
+  state: RegistrationState;
+  progress: RegistrationProgress;
+  error?: string;
+  /** Names of the variants produced. */
+  variants?: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RegisterRequest {
+  task: string;
+  dataset: string;
+  arch: string;
+  description?: string;
+  precision?: Precision;
+  replace?: boolean;
+  model: Uint8Array;
+  /** A .valset file; exactly one of validation and profile. */
+  validation?: Uint8Array;
+  /** A precomputed profile (parsed JSON). */
+  profile?: unknown;
+  labels?: string[];
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export class Registry {
+  readonly #store: MetadataStore;
+  readonly #repo: ModelRepository;
+  readonly #profiler: ProfilerRunner;
+  readonly #precomputed: PrecomputedProfiles;
+  readonly #onChange: () => void;
+  readonly #live = new Map<string, Registration>();
+  #queue: Promise<void> = Promise.resolve();
+  /** Guards against two registrations of one architecture racing between check and write. */
+  readonly #pendingArch = new Set<string>();
+
+  constructor(opts: { store: MetadataStore; repo: ModelRepository; profiler: ProfilerRunner; precomputed: PrecomputedProfiles; onChange: () => void }) {
+    this.#store = opts.store;
+    this.#repo = opts.repo;
+    this.#profiler = opts.profiler;
+    this.#precomputed = opts.precomputed;
+    this.#onChange = opts.onChange;
+  }
+
+  /** Re-queues registrations that were profiling when the server stopped. */
+  async resume(): Promise<number> {
+    const pending = (await this.#store.list<Registration>(keys.registrationPrefix)).filter((r) => r.value.state === 'PROFILING');
+    for (const { value: reg } of pending) {
+      this.#live.set(reg.id, reg);
+      this.#enqueue(reg);
+    }
+    return pending.length;
+  }
+
+  async get(id: string): Promise<Registration> {
+    const reg = this.#live.get(id) ?? (await this.#store.get<Registration>(keys.registration(id)));
+    if (!reg) throw notFound(`no registration with id '${id}'`);
+    return reg;
+  }
+
+  /** Validates and stores the model; profiling continues in the background unless a profile was supplied. */
+  async register(req: RegisterRequest): Promise<Registration> {
+    const precision: Precision = req.precision ?? 'fp32';
+    for (const [field, v] of [['task', req.task], ['dataset', req.dataset], ['arch', req.arch]] as const) {
+      if (typeof v !== 'string' || !NAME.test(v)) throw invalid(`${field} must be 1-128 characters of letters, digits, '.', '_' or '-' (got ${JSON.stringify(v)})`);
+    }
+    if (precision !== 'fp32' && precision !== 'int8') throw invalid(`precision must be fp32 or int8 (got ${JSON.stringify(precision)})`);
+    if ((req.validation === undefined) === (req.profile === undefined)) throw invalid('give exactly one of a validation set or a precomputed profile');
+    if (!req.model?.byteLength) throw invalidModel('the model file is empty');
+
+    const info = inspectModel(req.model);
+    const ucId = useCaseId(req.task, req.dataset);
+    const existingUc = await this.#store.get<UseCase>(keys.useCase(ucId));
+    const inputShape = existingUc?.inputShape ?? sampleShapeOf(info.inputs[0]?.shape, ucId);
+    validateForUseCase(info, inputShape);
+    if (req.labels && existingUc?.labels && req.labels.join('\n') !== existingUc.labels.join('\n')) {
+      throw invalid(`use case ${ucId} already has ${existingUc.labels.length} labels that differ from the ones given`);
+    }
+
+    let validation: ReturnType<typeof decodeValidationSet> | undefined;
+    if (req.validation) {
+      validation = decodeValidationSet(req.validation);
+      if (validation.shape.join(',') !== inputShape.join(',')) {
+        throw invalid(`validation set samples have shape [${validation.shape}] but use case ${ucId} takes [${inputShape}]`);
+      }
+    }
+
+    const artifactId = `${req.arch}.${precision}`;
+    const existingArch = await this.#store.get<Architecture>(keys.architecture(req.arch));
+    if (existingArch && existingArch.useCase !== ucId) {
+      throw new InfaasError('ALREADY_EXISTS', `architecture '${req.arch}' is registered for use case ${existingArch.useCase}, not ${ucId}`);
+    }
+    const hasArtifact = existingArch?.artifacts.some((a) => a.id === artifactId);
+    if ((hasArtifact || (existingArch && precision === 'fp32')) && !req.replace) {
+      throw new InfaasError('ALREADY_EXISTS', `architecture '${req.arch}' (${precision}) is already registered; pass --replace to overwrite it`);
+    }
+    if (this.#pendingArch.has(artifactId)) throw new InfaasError('ALREADY_EXISTS', `'${artifactId}' is being registered right now`);
+    this.#pendingArch.add(artifactId);
+    try {
+      if (!existingUc) {
+        await this.#store.set(keys.useCase(ucId), { id: ucId, task: req.task, dataset: req.dataset, inputShape, ...(req.labels ? { labels: req.labels } : {}) } satisfies UseCase);
+      } else if (req.labels && !existingUc.labels) {
+        await this.#store.set(keys.useCase(ucId), { ...existingUc, labels: req.labels });
+      }
+      const modelKey = `models/${req.arch}/${precision}.onnx`;
+      await this.#repo.put(modelKey, req.model);
+      const artifact: Artifact = {
+        id: artifactId, arch: req.arch, precision, key: modelKey, bytes: req.model.byteLength,
+        sha256: createHash('sha256').update(req.model).digest('hex'),
+        inputName: info.inputs[0].name, outputName: info.outputs[0]?.name ?? 'output', accuracy: NaN,
+      };
+      const now = new Date().toISOString();
+      const reg: Registration = {
+        id: `${artifactId}-${randomBytes(4).toString('hex')}`, arch: req.arch, useCase: ucId, precision,
+        state: 'PROFILING', progress: { done: 0, total: 1, stage: 'queued' }, createdAt: now, updatedAt: now,
+      };
+      const pendingArtifact = { artifact, description: req.description };
+      if (validation) {
+        await this.#repo.put(`validation/${artifactId}.valset`, req.validation!);
+        await this.#store.set(`pending/${reg.id}`, pendingArtifact);
+        await this.#store.set(keys.registration(reg.id), reg);
+        this.#live.set(reg.id, reg);
+        this.#enqueue(reg);
+        return reg;
+      }
+      const { accuracy, variants } = this.#precomputed(req.profile, { artifactId, arch: req.arch, useCase: ucId });
+      await this.#commit({ ...artifact, accuracy }, req.description, ucId, variants);
+      const done: Registration = { ...reg, state: 'SUCCEEDED', progress: { done: 1, total: 1, stage: 'done' }, variants: variants.map((v) => v.name) };
+      await this.#store.set(keys.registration(reg.id), done);
+      return done;
+    } finally {
+      this.#pendingArch.delete(artifactId);
+    }
+  }
+
+  /** Waits until every queued profiling job has finished (for tests and the demo). */
+  async idle(): Promise<void> {
+    let q: Promise<void>;
+    do {
+      q = this.#queue;
+      await q;
+    } while (q !== this.#queue);
+  }
+
+  #enqueue(reg: Registration): void {
+    this.#queue = this.#queue.then(() => this.#runProfiling(reg)).catch(() => undefined);
+  }
+
+  async #runProfiling(reg: Registration): Promise<void> {
+    const update = (patch: Partial<Registration>) => {
+      Object.assign(reg, patch, { updatedAt: new Date().toISOString() });
+    };
+    try {
+      const pending = await this.#store.get<{ artifact: Artifact; description?: string }>(`pending/${reg.id}`);
+      if (!pending) throw new Error('registration data is missing');
+      const { artifact } = pending;
+      const result = await this.#profiler.profile(
+        {
+          modelPath: await this.#repo.localPath(artifact.key),
+          validationPath: await this.#repo.localPath(`validation/${artifact.id}.valset`),
+          artifactId: artifact.id, arch: artifact.arch, useCase: reg.useCase,
+        },
+        (p) => update({ progress: p }),
+      );
+      await this.#commit({ ...artifact, accuracy: result.accuracy }, pending.description, reg.useCase, result.variants);
+      update({ state: 'SUCCEEDED', variants: result.variants.map((v) => v.name), progress: { ...reg.progress, done: reg.progress.total, stage: 'done' } });
+    } catch (e) {
+      update({ state: 'FAILED', error: e instanceof Error ? e.message : String(e) });
+    }
+    await this.#store.set(keys.registration(reg.id), reg);
+    await this.#store.delete(`pending/${reg.id}`);
+    this.#live.delete(reg.id);
+  }
+
+  /** Writes the artifact into its architecture and replaces the artifact's variants. */
+  async #commit(artifact: Artifact, description: string | undefined, ucId: string, variants: Variant[]): Promise<void> {
+    const prev = await this.#store.get<Architecture>(keys.architecture(artifact.arch));
+    const arch: Architecture = prev
+      ? { ...prev, description: description ?? prev.description, artifacts: [...prev.artifacts.filter((a) => a.id !== artifact.id), artifact] }
+      : { name: artifact.arch, useCase: ucId, description, artifacts: [artifact], registeredAt: new Date().toISOString() };
+    for (const { key, value } of await this.#store.list<Variant>(keys.variantsPrefix)) {
+      if (value.artifactId === artifact.id) await this.#store.delete(key);
+    }
+    for (const v of variants) await this.#store.set(keys.variant(v.name), v);
+    await this.#store.set(keys.architecture(arch.name), arch);
+    this.#onChange();
+  }
+}
+
+function sampleShapeOf(shape: (number | string)[] | undefined, ucId: string): number[] {
+  const dims = (shape ?? []).slice(1);
+  if (!dims.length || dims.some((d) => typeof d !== 'number' || d <= 0)) {
+    throw invalidModel(`cannot create use case ${ucId}: the model's input shape [${(shape ?? []).join(',')}] must be [batch, fixed dims...]`);
+  }
+  return dims as number[];
+}

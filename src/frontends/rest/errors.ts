@@ -1,0 +1,43 @@
+// The edge mapping from error codes to HTTP statuses, and from Fastify's own errors to InfaasErrors.
+
+import { InfaasError, asInfaasError, type ErrorCode } from '../../core/errors.ts';
+
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  INVALID_ARGUMENT: 400,
+  INVALID_MODEL: 400,
+  INVALID_IMAGE: 400,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  SLO_UNSATISFIABLE: 422,
+  DEADLINE_EXCEEDED: 504,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** Fastify and plugin errors carry a `code` like FST_ERR_CTP_BODY_TOO_LARGE and a statusCode. */
+export function fromFrameworkError(e: unknown, bodyLimit: number): InfaasError {
+  if (e instanceof InfaasError) return e;
+  const err = e as { code?: string; statusCode?: number; message?: string };
+  const msg = err?.message ?? String(e);
+  switch (err?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+    case 'FST_REQ_FILE_TOO_LARGE':
+    case 'FST_FILES_LIMIT':
+    case 'FST_PARTS_LIMIT':
+      return new InfaasError('PAYLOAD_TOO_LARGE', `request body is larger than the limit of ${bodyLimit} bytes`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new InfaasError('INVALID_ARGUMENT', `unsupported Content-Type: send application/json, application/octet-stream, image/png, image/jpeg or multipart/form-data`);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new InfaasError('INVALID_ARGUMENT', 'request body is empty: send a JSON object');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new InfaasError('INVALID_ARGUMENT', `malformed JSON body: ${msg}`);
+    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
+      return new InfaasError('INVALID_ARGUMENT', 'registration must be sent as multipart/form-data');
+  }
+  if (e instanceof SyntaxError) return new InfaasError('INVALID_ARGUMENT', `malformed JSON body: ${msg}`);
+  if (typeof err?.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return new InfaasError(err.statusCode === 413 ? 'PAYLOAD_TOO_LARGE' : 'INVALID_ARGUMENT', msg);
+  }
+  return asInfaasError(e);
+}
