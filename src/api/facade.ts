@@ -64,6 +64,16 @@ export class InfaasApi {
     return this.#d.workers();
   }
 
+  /** Loads a variant on a worker ahead of traffic (the one chooseWorker picks). */
+  async loadVariant(name: string): Promise<{ variant: string; worker: string; loadMs: number; alreadyLoaded: boolean }> {
+    return this.#d.dispatcher.load(this.#d.index().variant(name));
+  }
+
+  /** Unloads a variant from every worker holding it; returns the workers it left. */
+  async unloadVariant(name: string): Promise<{ variant: string; workers: string[] }> {
+    return { variant: name, workers: await this.#d.dispatcher.unloadEverywhere(this.#d.index().variant(name)) };
+  }
+
   register(req: RegisterRequest): Promise<Registration> {
     return this.#d.registry.register(req);
   }

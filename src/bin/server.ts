@@ -12,6 +12,7 @@ import { ModelIndex } from '../controller/model-index.ts';
 import { Registry, type ProfilerRunner } from '../controller/registry.ts';
 import { Dispatcher } from '../controller/dispatcher.ts';
 import { LiveClusterView } from '../controller/live-cluster-view.ts';
+import { WorkerStateRecorder } from '../controller/worker-state-recorder.ts';
 import { InfaasApi } from '../api/facade.ts';
 import { buildRestServer } from '../frontends/rest/rest-server.ts';
 import { runProfileJob } from '../profiler/profile-job.ts';
@@ -50,7 +51,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const view = new LiveClusterView();
 
   const provisioner = new LocalProvisioner({ repositoryRoot: repoRoot });
-  const pool = new WorkerPool({ provisioner, timeoutMs: config.workerTimeoutMs, onStatus: (s) => view.sync(s, index.variants) });
+  const recorder = new WorkerStateRecorder(store);
+  const pool = new WorkerPool({
+    provisioner,
+    timeoutMs: config.workerTimeoutMs,
+    onStatus: (s) => {
+      view.sync(s, index.variants);
+      recorder.record(s);
+    },
+  });
   const workerClass = config.workerClasses.find((c) => c.name === config.initialWorkers.workerClass)!;
   await pool.start({ workerClass, count: config.initialWorkers.count });
 
@@ -95,6 +104,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         await app.close();
         await pool.close();
         await provisioner.shutdown();
+        await recorder.close();
         await registry.idle().catch(() => undefined);
         await reloading.catch(() => undefined);
         await store.close();

@@ -111,6 +111,19 @@ export class Dispatcher {
     throw lastError ?? unavailable('no worker could run the request');
   }
 
+  /** Loads a variant on the worker the policy picks for it. */
+  async load(variant: Variant): Promise<{ variant: string; worker: string; loadMs: number; alreadyLoaded: boolean }> {
+    const client = this.#pickWorker(variant, undefined, this.#now());
+    const r = await client.load(specOf(variant, this.#index().architecture(variant.arch)));
+    return { variant: variant.name, worker: client.id, ...r };
+  }
+
+  /** Unloads a variant from every worker; returns the ids of the workers that held it. */
+  async unloadEverywhere(variant: Variant): Promise<string[]> {
+    const held = await Promise.all(this.#workers.clients().map(async (c) => ((await c.unload(variant.name)) ? c.id : undefined)));
+    return held.filter((id): id is string => id !== undefined);
+  }
+
   #pickWorker(variant: Variant, preferred: string | undefined, now: number): WorkerClient {
     const clients = this.#workers.clients();
     if (!clients.length) throw unavailable('no worker is running (workers are starting or restarting); try again shortly');

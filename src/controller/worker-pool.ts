@@ -1,0 +1,298 @@
+// The controller's connected workers: starts them through a Provisioner, connects a WorkerClient to each,
+// keeps a cached WorkerStatus snapshot fresh (polled about every second, and right after loads, unloads and
+// cold starts) for the dispatcher's synchronous worker choice, and replaces crashed or hung workers with
+// backoff, giving a crash-looping worker up after too many restarts in a window.
+
+import { performance } from 'node:perf_hooks';
+import type { InfaasError } from '../core/errors.ts';
+import type { Tensor, WorkerClass, WorkerStatus } from '../core/types.ts';
+import type { Provisioner, WorkerExit, WorkerHandle } from '../provisioner/provisioner.ts';
+import { TcpWorkerClient, type WorkerConnectionOptions } from '../transport/worker-connection.ts';
+import type { InferReply, VariantSpec, WorkerClient } from './worker-client.ts';
+
+export interface PoolLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export interface WorkerPoolOptions {
+  provisioner: Provisioner;
+  /** Per-call timeout of every worker call, ms. */
+  timeoutMs: number;
+  /** Status poll period, ms (default 1000). */
+  statusIntervalMs?: number;
+  /** Restarts allowed within restartWindowMs before a crash-looping worker is given up (default 5). */
+  maxRestarts?: number;
+  restartWindowMs?: number;
+  /** First restart delay, doubling per recent crash up to 10 s (default 200 ms). */
+  restartBackoffMs?: number;
+  /** How to connect to a started worker (default: TcpWorkerClient). */
+  connect?: (handle: WorkerHandle, opts: WorkerConnectionOptions) => Promise<WorkerClient>;
+  /** Called with the whole snapshot whenever a status changes or a worker comes or goes. */
+  onStatus?: (snapshot: WorkerStatus[]) => void;
+  log?: PoolLogger;
+  /** Monotonic clock for the restart window, ms. */
+  now?: () => number;
+}
+
+/** One place in the pool: a worker class and the crash history of the workers that held it. */
+interface Slot {
+  workerClass: WorkerClass;
+  crashes: number[];
+}
+
+interface Entry {
+  handle: WorkerHandle;
+  client: WorkerClient;
+  pooled: PooledClient;
+  slot: Slot;
+  status: WorkerStatus;
+  polling: boolean;
+  refreshQueued: boolean;
+  lost: boolean;
+}
+
+const defaultLog: PoolLogger = {
+  info: () => undefined,
+  warn: (m) => process.stderr.write(`[pool] ${m}\n`),
+  error: (m) => process.stderr.write(`[pool] ERROR ${m}\n`),
+};
+
+export class WorkerPool {
+  readonly #o: WorkerPoolOptions;
+  readonly #log: PoolLogger;
+  readonly #now: () => number;
+  readonly #entries = new Map<string, Entry>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #poller?: NodeJS.Timeout;
+  #closed = false;
+  #restarts = 0;
+  #givenUp = 0;
+
+  constructor(opts: WorkerPoolOptions) {
+    this.#o = opts;
+    this.#log = opts.log ?? defaultLog;
+    this.#now = opts.now ?? (() => performance.now());
+    opts.provisioner.onExit((e) => this.#onExit(e));
+  }
+
+  /** Starts `count` workers of a class and begins status polling; rejects if any worker fails to start. */
+  async start(initial: { workerClass: WorkerClass; count: number }): Promise<void> {
+    this.#poller ??= setInterval(() => void this.refresh(), this.#o.statusIntervalMs ?? 1000);
+    this.#poller.unref();
+    const results = await Promise.allSettled(Array.from({ length: initial.count }, () => this.#launch({ workerClass: initial.workerClass, crashes: [] })));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Starts one more worker (worker-level autoscaling). */
+  async add(workerClass: WorkerClass): Promise<WorkerClient> {
+    return (await this.#launch({ workerClass, crashes: [] })).pooled;
+  }
+
+  /** Stops a worker on purpose (it is not restarted). */
+  async remove(id: string): Promise<void> {
+    const e = this.#entries.get(id);
+    if (!e) return;
+    e.lost = true;
+    this.#entries.delete(id);
+    this.#emit();
+    await this.#o.provisioner.stop(id);
+    e.client.close();
+  }
+
+  /** Connected workers, in start order. */
+  clients(): WorkerClient[] {
+    return [...this.#entries.values()].map((e) => e.pooled);
+  }
+
+  get(id: string): WorkerClient | undefined {
+    return this.#entries.get(id)?.pooled;
+  }
+
+  /** The latest status of every connected worker (cached; never blocks). */
+  snapshot(): WorkerStatus[] {
+    return [...this.#entries.values()].map((e) => e.status);
+  }
+
+  stats(): { workers: number; restarts: number; givenUp: number } {
+    return { workers: this.#entries.size, restarts: this.#restarts, givenUp: this.#givenUp };
+  }
+
+  /** Polls every worker's status now (or one worker's); resolves when the snapshot is updated. */
+  async refresh(id?: string): Promise<void> {
+    const targets = id ? [this.#entries.get(id)].filter((e): e is Entry => !!e) : [...this.#entries.values()];
+    const polls = targets
+      .filter((e) => !e.polling)
+      .map(async (e) => {
+        e.polling = true;
+        try {
+          e.status = await e.client.status();
+        } catch (err) {
+          // A dead worker is handled by its exit. One that cannot answer a status call within the per-call
+          // timeout is hung (its event loop is stuck): replace it.
+          if ((err as InfaasError).code === 'DEADLINE_EXCEEDED') this.#lose(e, `did not answer a status call within ${this.#o.timeoutMs} ms; replacing it`);
+        } finally {
+          e.polling = false;
+        }
+      });
+    if (!polls.length) return;
+    await Promise.all(polls);
+    this.#emit();
+  }
+
+  /** Stops every worker (letting queued requests finish) and closes the connections; nothing restarts after. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#poller) clearInterval(this.#poller);
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    const entries = [...this.#entries.values()];
+    for (const e of entries) e.lost = true;
+    await Promise.all(entries.map((e) => this.#o.provisioner.stop(e.handle.id).catch(() => undefined)));
+    for (const e of entries) e.client.close();
+    this.#entries.clear();
+  }
+
+  /** Schedules one status poll of a worker soon (coalesced). */
+  refreshSoon(id: string): void {
+    const e = this.#entries.get(id);
+    if (!e || e.refreshQueued) return;
+    e.refreshQueued = true;
+    setImmediate(() => {
+      e.refreshQueued = false;
+      void this.refresh(id);
+    });
+  }
+
+  async #launch(slot: Slot): Promise<Entry> {
+    const handle = await this.#o.provisioner.start(slot.workerClass);
+    let client: WorkerClient;
+    try {
+      if (this.#closed) throw new Error('pool closed');
+      const connect = this.#o.connect ?? ((h, o) => TcpWorkerClient.connect(h.id, h.address, o));
+      client = await connect(handle, { timeoutMs: this.#o.timeoutMs });
+    } catch (err) {
+      await this.#o.provisioner.stop(handle.id).catch(() => undefined);
+      throw err;
+    }
+    const now = Date.now();
+    const status: WorkerStatus = {
+      id: handle.id, workerClass: handle.workerClass, address: handle.address, pid: handle.pid, startedAt: now, updatedAt: now,
+      memoryBudgetMB: slot.workerClass.memoryMB, memoryUsedMB: 0, replicas: [],
+    };
+    const entry: Entry = { handle, client, pooled: new PooledClient(client, this), slot, status, polling: false, refreshQueued: false, lost: false };
+    this.#entries.set(handle.id, entry);
+    void client.closed.then(() => this.#lose(entry, 'connection closed'));
+    await this.refresh(handle.id);
+    this.#log.info(`worker ${handle.id} (${handle.workerClass}) ready at ${handle.address}`);
+    return entry;
+  }
+
+  #onExit(exit: WorkerExit): void {
+    const e = this.#entries.get(exit.id);
+    if (e) this.#lose(e, `exited (${exit.signal ?? `code ${exit.code}`})`);
+  }
+
+  /** A worker died or dropped its connection: forget it at once, make sure it is gone, start a replacement. */
+  #lose(e: Entry, why: string): void {
+    if (e.lost) return;
+    e.lost = true;
+    if (this.#entries.get(e.handle.id) === e) this.#entries.delete(e.handle.id);
+    e.client.close();
+    this.#emit();
+    if (this.#closed) return;
+    this.#log.warn(`worker ${e.handle.id} ${why}`);
+    void this.#o.provisioner.stop(e.handle.id).catch(() => undefined);
+    this.#crashed(e.slot);
+  }
+
+  #crashed(slot: Slot): void {
+    const now = this.#now();
+    const windowMs = this.#o.restartWindowMs ?? 60_000;
+    slot.crashes = slot.crashes.filter((t) => now - t < windowMs);
+    slot.crashes.push(now);
+    const max = this.#o.maxRestarts ?? 5;
+    if (slot.crashes.length > max) {
+      this.#givenUp++;
+      this.#log.error(`a ${slot.workerClass.name} worker crashed ${slot.crashes.length} times within ${windowMs / 1000} s; not restarting it`);
+      return;
+    }
+    const delay = Math.min((this.#o.restartBackoffMs ?? 200) * 2 ** (slot.crashes.length - 1), 10_000);
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (this.#closed) return;
+      this.#restarts++;
+      this.#launch(slot).then(
+        (e) => this.#log.info(`restarted a ${slot.workerClass.name} worker as ${e.handle.id}`),
+        (err: Error) => {
+          if (this.#closed) return;
+          this.#log.warn(`restarting a ${slot.workerClass.name} worker failed: ${err.message}`);
+          this.#crashed(slot);
+        },
+      );
+    }, delay);
+    timer.unref();
+    this.#timers.add(timer);
+  }
+
+  #emit(): void {
+    this.#o.onStatus?.(this.snapshot());
+  }
+}
+
+/**
+ * The client handed out by the pool: the worker's client, plus a status refresh after anything that changes
+ * replicas (load, unload, cold start). `close()` removes the worker from the pool.
+ */
+class PooledClient implements WorkerClient {
+  readonly #inner: WorkerClient;
+  readonly #pool: WorkerPool;
+
+  constructor(inner: WorkerClient, pool: WorkerPool) {
+    this.#inner = inner;
+    this.#pool = pool;
+  }
+
+  get id(): string {
+    return this.#inner.id;
+  }
+
+  get address(): string {
+    return this.#inner.address;
+  }
+
+  get closed(): Promise<void> {
+    return this.#inner.closed;
+  }
+
+  infer(spec: VariantSpec, input: Tensor): Promise<InferReply> {
+    const p = this.#inner.infer(spec, input);
+    p.then((r) => r.coldStart && this.#pool.refreshSoon(this.id), () => undefined);
+    return p;
+  }
+
+  load(spec: VariantSpec): Promise<{ loadMs: number; alreadyLoaded: boolean }> {
+    return this.#after(this.#inner.load(spec));
+  }
+
+  unload(variant: string): Promise<boolean> {
+    return this.#after(this.#inner.unload(variant));
+  }
+
+  status(): Promise<WorkerStatus> {
+    return this.#inner.status();
+  }
+
+  /** Removes this worker from the pool (stopped, not restarted). */
+  close(): void {
+    void this.#pool.remove(this.id);
+  }
+
+  #after<T>(p: Promise<T>): Promise<T> {
+    p.then(() => this.#pool.refreshSoon(this.id), () => undefined);
+    return p;
+  }
+}

@@ -1,0 +1,292 @@
+// The replicas one worker holds: loads variants on demand (cold start) through a Backend, runs requests on
+// each replica strictly in FIFO order (one session never runs two batches at once), shares one load among
+// concurrent cold starts of the same variant, and evicts least-recently-used idle replicas when the memory
+// budget would be exceeded. Its public methods are the worker's service, served over the transport.
+//
+// Note: onnxruntime-node runs a session synchronously on the main thread (inside a setImmediate), so one
+// worker process runs one batch at a time across all its replicas, and answers nothing else meanwhile.
+
+import { performance } from 'node:perf_hooks';
+import { InfaasError, asInfaasError, invalid, invalidModel, unavailable } from '../core/errors.ts';
+import type { ReplicaState, ReplicaStatus, Tensor, WorkerStatus } from '../core/types.ts';
+import type { Backend, LoadedModel } from '../backend/backend.ts';
+import type { InferReply, VariantSpec } from '../controller/worker-client.ts';
+import { checkAgainstModel, validateSpec, validateTensor } from './validate.ts';
+
+export interface ReplicaManagerOptions {
+  id: string;
+  workerClass: string;
+  /** Threads of the worker class; a variant's session never gets more intra-op threads than this. */
+  classThreads: number;
+  memoryBudgetMB: number;
+  backend: Backend;
+  /** Local file path of a repository key (ModelRepository.localPath). */
+  resolvePath: (key: string) => Promise<string>;
+  /** Wall clock for lastUsedAt/updatedAt, ms since epoch. */
+  now?: () => number;
+}
+
+interface Job {
+  input: Tensor;
+  readyAt: number;
+  resolve: (r: { outputs: Record<string, Tensor>; queueMs: number; inferenceMs: number }) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Replica {
+  spec: VariantSpec;
+  state: ReplicaState;
+  model?: LoadedModel;
+  /** Settles when the load ends (rejects when it failed). */
+  ready: Promise<void>;
+  loadMs: number;
+  /** Memory charged against the budget, MiB: the profiled figure, or the measured RSS growth without one. */
+  memoryMB: number;
+  jobs: Job[];
+  running: boolean;
+  /** Requests waiting for the load, waiting in the queue, or running. */
+  queued: number;
+  lastUsedAt: number;
+  /** Order of last use (a counter, so ties within one millisecond still order correctly). */
+  useSeq: number;
+  /** Called when `queued` drops to 0 (used by unload). */
+  onIdle?: () => void;
+  /** Resolves once the replica has left the worker (evicted or unloaded). */
+  gone: Promise<void>;
+  markGone: () => void;
+}
+
+export class ReplicaManager {
+  readonly id: string;
+  address = '';
+  readonly startedAt: number;
+  readonly #o: ReplicaManagerOptions;
+  readonly #now: () => number;
+  readonly #replicas = new Map<string, Replica>();
+  /** Session releases in flight (evicted replicas), awaited by close(). */
+  readonly #releases = new Set<Promise<void>>();
+  #closed = false;
+  #useSeq = 0;
+
+  constructor(opts: ReplicaManagerOptions) {
+    this.#o = opts;
+    this.id = opts.id;
+    this.#now = opts.now ?? Date.now;
+    this.startedAt = this.#now();
+  }
+
+  /** Runs one batch on `spec`'s replica, loading it first if this worker does not hold it. */
+  async infer(spec: VariantSpec, input: Tensor): Promise<InferReply> {
+    validateSpec(spec);
+    validateTensor(input);
+    const arrived = performance.now();
+    const r = await this.#acquire(spec);
+    try {
+      const coldStart = r.state === 'loading';
+      if (coldStart) await r.ready;
+      const readyAt = performance.now();
+      checkAgainstModel(spec.name, input.shape, r.model!.inputShape);
+      const run = await new Promise<{ outputs: Record<string, Tensor>; queueMs: number; inferenceMs: number }>((resolve, reject) => {
+        r.jobs.push({ input, readyAt, resolve, reject });
+        if (!r.running) void this.#drain(r);
+      });
+      return { outputs: run.outputs, coldStart, timing: { queueMs: run.queueMs, loadMs: coldStart ? readyAt - arrived : 0, inferenceMs: run.inferenceMs } };
+    } finally {
+      this.#release(r);
+    }
+  }
+
+  /** Loads `spec` unless held; resolves when it is active. */
+  async load(spec: VariantSpec): Promise<{ loadMs: number; alreadyLoaded: boolean }> {
+    validateSpec(spec);
+    const t0 = performance.now();
+    const r = await this.#acquire(spec);
+    try {
+      const alreadyLoaded = r.state !== 'loading';
+      await r.ready;
+      return { loadMs: alreadyLoaded ? 0 : performance.now() - t0, alreadyLoaded };
+    } finally {
+      this.#release(r);
+    }
+  }
+
+  /** Unloads a variant once its queued requests finish. False when it is not held. */
+  async unload(variant: string): Promise<boolean> {
+    if (typeof variant !== 'string') throw invalid('unload needs a variant name');
+    const r = this.#replicas.get(variant);
+    if (!r) return false;
+    if (r.state === 'unloading') {
+      await r.gone;
+      return true;
+    }
+    await r.ready.catch(() => undefined);
+    if (this.#replicas.get(variant) !== r) return false;
+    r.state = 'unloading';
+    await this.#idle(r);
+    this.#evict(r);
+    return true;
+  }
+
+  status(): WorkerStatus & { rssMB: number } {
+    const replicas: ReplicaStatus[] = [];
+    let used = 0;
+    for (const r of this.#replicas.values()) {
+      used += r.memoryMB;
+      replicas.push({ variant: r.spec.name, state: r.state, queued: r.queued, lastUsedAt: r.lastUsedAt, memoryMB: r.memoryMB });
+    }
+    return {
+      id: this.id,
+      workerClass: this.#o.workerClass,
+      address: this.address,
+      pid: process.pid,
+      startedAt: this.startedAt,
+      updatedAt: this.#now(),
+      memoryBudgetMB: this.#o.memoryBudgetMB,
+      memoryUsedMB: used,
+      replicas,
+      rssMB: process.memoryUsage.rss() / 2 ** 20,
+    };
+  }
+
+  /** Unloads everything (queued requests finish first); later calls reject with UNAVAILABLE. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#replicas.keys()].map((v) => this.unload(v).catch(() => false)));
+    await Promise.all(this.#releases);
+  }
+
+  /** The replica for `spec`, pinned (queued+1) so it cannot be evicted; starts its load when absent. */
+  async #acquire(spec: VariantSpec): Promise<Replica> {
+    for (;;) {
+      if (this.#closed) throw unavailable(`worker ${this.id} is shutting down`);
+      const held = this.#replicas.get(spec.name);
+      if (held && held.state === 'unloading') {
+        await held.gone;
+        continue;
+      }
+      const r = held ?? this.#startLoad(spec);
+      r.queued++;
+      return r;
+    }
+  }
+
+  #release(r: Replica): void {
+    r.queued--;
+    r.lastUsedAt = this.#now();
+    r.useSeq = ++this.#useSeq;
+    if (r.queued === 0) r.onIdle?.();
+  }
+
+  #idle(r: Replica): Promise<void> {
+    if (r.queued === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const prev = r.onIdle;
+      r.onIdle = () => {
+        r.onIdle = prev;
+        prev?.();
+        resolve();
+      };
+    });
+  }
+
+  #startLoad(spec: VariantSpec): Replica {
+    const need = spec.memoryMB;
+    const budget = this.#o.memoryBudgetMB;
+    if (need > budget) throw unavailable(`variant ${spec.name} needs ${need} MB but worker ${this.id} has a ${budget} MB budget`);
+    const victims = this.#victimsFor(need);
+    if (!victims) {
+      throw unavailable(`worker ${this.id} cannot fit ${spec.name} (${need} MB): ${this.#usedMB()} of ${budget} MB held by busy replicas`);
+    }
+    for (const v of victims) this.#evict(v);
+    let markGone = () => {};
+    const gone = new Promise<void>((resolve) => (markGone = resolve));
+    const r: Replica = {
+      spec, state: 'loading', ready: Promise.resolve(), loadMs: 0, memoryMB: need, jobs: [], running: false, queued: 0, lastUsedAt: this.#now(), useSeq: ++this.#useSeq, gone, markGone,
+    };
+    r.ready = this.#load(r);
+    r.ready.catch(() => undefined);
+    this.#replicas.set(spec.name, r);
+    return r;
+  }
+
+  /** Idle replicas to evict, least recently used first, so that `need` more MiB fit; null when impossible. */
+  #victimsFor(need: number): Replica[] | null {
+    let free = this.#o.memoryBudgetMB - this.#usedMB();
+    if (free >= need) return [];
+    const idle = [...this.#replicas.values()].filter((r) => r.state === 'active' && r.queued === 0).sort((a, b) => a.useSeq - b.useSeq);
+    const victims: Replica[] = [];
+    for (const r of idle) {
+      if (free >= need) break;
+      victims.push(r);
+      free += r.memoryMB;
+    }
+    return free >= need ? victims : null;
+  }
+
+  #usedMB(): number {
+    let used = 0;
+    for (const r of this.#replicas.values()) used += r.memoryMB;
+    return used;
+  }
+
+  async #load(r: Replica): Promise<void> {
+    const { spec } = r;
+    try {
+      const path = await this.#o.resolvePath(spec.artifactKey);
+      const rssBefore = process.memoryUsage.rss();
+      const t0 = performance.now();
+      let model: LoadedModel;
+      try {
+        model = await this.#o.backend.load({ path, threads: Math.min(spec.threads, this.#o.classThreads), optLevel: spec.optLevel });
+      } catch (e) {
+        throw e instanceof InfaasError ? e : invalidModel(`cannot load ${spec.name} (${spec.artifactKey}): ${(e as Error).message}`);
+      }
+      await warmUp(model);
+      r.loadMs = performance.now() - t0;
+      r.model = model;
+      if (!(spec.memoryMB > 0)) r.memoryMB = Math.max(1, Math.round((process.memoryUsage.rss() - rssBefore) / 2 ** 20));
+      if (r.state === 'loading') r.state = 'active';
+    } catch (e) {
+      if (this.#replicas.get(spec.name) === r) this.#replicas.delete(spec.name);
+      r.markGone();
+      throw asInfaasError(e);
+    }
+  }
+
+  /** Removes an idle replica now (its memory is free for accounting at once) and releases its session. */
+  #evict(r: Replica): void {
+    r.state = 'unloading';
+    if (this.#replicas.get(r.spec.name) === r) this.#replicas.delete(r.spec.name);
+    r.markGone();
+    const model = r.model;
+    r.model = undefined;
+    if (!model) return;
+    const p = model.unload().catch(() => undefined).finally(() => this.#releases.delete(p));
+    this.#releases.add(p);
+  }
+
+  async #drain(r: Replica): Promise<void> {
+    r.running = true;
+    while (r.jobs.length) {
+      const job = r.jobs.shift()!;
+      const start = performance.now();
+      try {
+        const outputs = await r.model!.infer(job.input);
+        job.resolve({ outputs, queueMs: start - job.readyAt, inferenceMs: performance.now() - start });
+      } catch (e) {
+        job.reject(e instanceof InfaasError ? e : invalid(`${r.spec.name}: ${(e as Error).message}`));
+      }
+    }
+    r.running = false;
+  }
+}
+
+/** One run on zeros when the input shape is known (dynamic dims as 1), so the first request pays no first-run cost. */
+async function warmUp(model: LoadedModel): Promise<void> {
+  const shape = model.inputShape.map((d) => (d > 0 ? d : 1));
+  if (!shape.length) return;
+  let n = 1;
+  for (const d of shape) n *= d;
+  if (n > 1 << 22) return;
+  await model.infer({ shape, data: new Float32Array(n) }).catch(() => undefined);
+}
