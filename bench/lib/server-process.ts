@@ -27,11 +27,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startServerProcess(opts: { profiling?: ProfilingGrid; dataDir?: string } = {}): Promise<ServerProcess> {
+export async function startServerProcess(opts: { profiling?: ProfilingGrid; dataDir?: string; nodeArgs?: string[] } = {}): Promise<ServerProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'infaas-bench-'));
   if (opts.profiling) writeFileSync(join(dataDir, 'infaas.json'), JSON.stringify({ profiling: opts.profiling }));
   const port = await freePort();
-  const child = spawn(process.execPath, ['bin/infaas.mjs', 'serve', '--port', String(port), '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), 'bin/infaas.mjs', 'serve', '--port', String(port), '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const url = `http://127.0.0.1:${port}`;
