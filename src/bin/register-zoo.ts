@@ -2,29 +2,13 @@
 // through the same API a remote `infaas register` uses; profiling runs one artifact at a time.
 
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { InfaasApi } from '../api/facade.ts';
 import type { Registry } from '../controller/registry.ts';
 import { InfaasError } from '../core/errors.ts';
-import type { Precision } from '../core/types.ts';
+import { ZOO_DIR, readZooManifest } from '../zoo/manifest.ts';
 
-export const ZOO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'zoo');
-
-export interface ZooManifest {
-  useCases: Array<{
-    task: string;
-    dataset: string;
-    inputShape: number[];
-    labels?: string;
-    validation: string;
-    architectures: Array<{ name: string; description?: string; artifacts: Array<{ precision: Precision; file: string; accuracy: number; bytes: number }> }>;
-  }>;
-}
-
-export function readZooManifest(dir = ZOO_DIR): ZooManifest {
-  return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-}
+export { ZOO_DIR, readZooManifest };
 
 /** Registers every zoo artifact not yet registered; resolves when all profiling has finished. */
 export async function registerZoo(api: InfaasApi, registry: Registry, log: (s: string) => void, filter?: (arch: string) => boolean): Promise<void> {
