@@ -1,6 +1,6 @@
 // Serving overhead: one client, sequential, batch 1, the mid-size CNN. End-to-end p50 over REST on loopback
 // (server in its own process, worker in another) divided by raw `session.run` p50 of the same ONNX file,
-// measured in this same run. Usage: npx tsx bench/overhead.ts [--n 2000]
+// measured in this same run. Usage: npx tsx bench/overhead.ts [--n 2000] [--arch fmnist-cnn-m]
 
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { percentile, printTable, registerZooModel, startServerProcess } from './lib/server-process.ts';
 
 const N = Number(process.argv[process.argv.indexOf('--n') + 1]) || 2000;
-const ARCH = 'fmnist-cnn-m';
+const ARCH = process.argv.includes('--arch') ? process.argv[process.argv.indexOf('--arch') + 1] : 'fmnist-cnn-m';
 const FILE = join(ZOO_DIR, 'fashion-mnist', `${ARCH}.fp32.onnx`);
 const VARIANT = `${ARCH}.fp32.t1.b1.all`;
 
