@@ -165,6 +165,25 @@ describe('server end to end', () => {
     assert.equal(ok.status, 200);
   });
 
+  it('survives a worker crash: the request fails clearly or is retried, and the worker comes back', async () => {
+    const before: any = await (await fetch(`${base}/v1/workers`)).json();
+    const victim = before.workers[0];
+    assert.ok(victim.pid, 'workers report their pid');
+    process.kill(victim.pid, 'SIGKILL');
+    const r = await post(`${base}/v1/infer`, { variant: 'fmnist-cnn-m.fp32.t1.b8.all', inputs: [sample(0)] });
+    assert.ok(r.status === 200 || r.status === 503, JSON.stringify(r.json));
+    if (r.status === 503) assert.match(r.json.error, /worker|restart/);
+    let ok = r.status === 200;
+    for (let i = 0; i < 100 && !ok; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      ok = (await post(`${base}/v1/infer`, { variant: 'fmnist-cnn-m.fp32.t1.b8.all', inputs: [sample(0)] })).status === 200;
+    }
+    assert.ok(ok, 'serving again after the crash');
+    const after: any = await (await fetch(`${base}/v1/workers`)).json();
+    assert.equal(after.workers.length, before.workers.length);
+    assert.ok(after.workers.every((w: any) => w.pid !== victim.pid));
+  });
+
   it('keeps every registration across a restart', async () => {
     await server.close();
     server = await startServer({ dataDir, demo: false, config: { port: 0, profiling: FAST_GRID } });
