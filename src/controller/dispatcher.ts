@@ -1,5 +1,7 @@
-// The online query path: select a variant (pure policy), choose a worker, run the batch there, retry once on
-// a worker crash, and shape the reply (outputs, top-k labels, variant, worker, cold start, timing).
+// The online query path: select a variant (pure policy), choose a worker, run the batch there with what is left
+// of the request's latency SLO as its deadline (the worker rejects it early with DEADLINE_EXCEEDED when it can
+// no longer be met), retry once on a worker crash, and shape the reply (outputs, top-k labels, variant,
+// worker, cold start, the merged batch it ran in, timing).
 
 import { performance } from 'node:perf_hooks';
 import { InfaasError, asInfaasError, invalid, unavailable } from '../core/errors.ts';
@@ -10,7 +12,7 @@ import { selectVariant, type SelectionRequest } from '../policy/select-variant.t
 import { chooseWorker } from '../policy/choose-worker.ts';
 import type { ModelIndex } from './model-index.ts';
 import type { LiveClusterView } from './live-cluster-view.ts';
-import type { VariantSpec, WorkerClient } from './worker-client.ts';
+import type { InferOptions, MergedBatch, VariantSpec, WorkerClient } from './worker-client.ts';
 
 /** Where the dispatcher finds workers. Implemented by the WorkerPool. */
 export interface WorkerSource {
@@ -33,6 +35,8 @@ export interface InferResult {
   worker: string;
   coldStart: boolean;
   batch: number;
+  /** The merged batch the request ran in on the worker (itself included), when the worker batches. */
+  mergedBatch?: MergedBatch;
   outputs: Array<{ name: string; shape: number[]; data: number[] }>;
   predictions?: Prediction[][];
   timing: { queueMs: number; loadMs: number; inferenceMs: number; totalMs: number };
@@ -83,7 +87,9 @@ export class Dispatcher {
       this.#view.begin(variant, client.id);
       let ok = false;
       try {
-        const reply = await client.infer(specOf(variant, arch), input);
+        // Exact-variant queries carry no SLO: no deadline, the worker never holds them back.
+        const opts: InferOptions | undefined = spec.level === 'variant' ? undefined : { budgetMs: spec.latencyMs - (performance.now() - started) };
+        const reply = await client.infer(specOf(variant, arch), input, opts);
         ok = true;
         const outputs = Object.entries(reply.outputs).map(([name, t]) => ({ name, shape: t.shape, data: Array.from(t.data) }));
         const main = reply.outputs[arch.artifacts.find((a) => a.id === variant.artifactId)?.outputName ?? ''] ?? Object.values(reply.outputs)[0];
@@ -94,6 +100,7 @@ export class Dispatcher {
           worker: client.id,
           coldStart: reply.coldStart,
           batch,
+          ...(reply.batch ? { mergedBatch: reply.batch } : {}),
           outputs,
           ...(topK > 0 && main ? { predictions: topKOf(main, topK, useCase.labels) } : {}),
           timing: { ...reply.timing, totalMs: performance.now() - started },
@@ -101,6 +108,10 @@ export class Dispatcher {
         };
       } catch (e) {
         const err = asInfaasError(e);
+        if (err.code === 'DEADLINE_EXCEEDED' && err.details?.neededMs !== undefined) {
+          ok = true; // the worker is healthy and holds the variant; it refused a request it could not finish in time
+          throw new InfaasError('DEADLINE_EXCEEDED', err.message, { ...err.details, worker: client.id, latencyMs: (spec as { latencyMs?: number }).latencyMs });
+        }
         if (err.code !== 'UNAVAILABLE' || attempt === 1) throw err;
         lastError = err; // the worker died under us: try once more, elsewhere if possible
         this.#view.dropWorker(client.id);
@@ -161,11 +172,16 @@ function specOf(v: Variant, arch: Architecture): VariantSpec {
   if (!s) {
     const artifact = arch.artifacts.find((a) => a.id === v.artifactId);
     if (!artifact) throw new InfaasError('INTERNAL', `variant ${v.name} has no artifact ${v.artifactId}`);
-    s = { name: v.name, artifactKey: artifact.key, threads: v.config.threads, optLevel: v.config.optLevel, maxBatch: v.config.maxBatch, memoryMB: v.profile.memoryMB };
+    s = {
+      name: v.name, artifactKey: artifact.key, threads: v.config.threads, optLevel: v.config.optLevel, maxBatch: v.config.maxBatch, memoryMB: v.profile.memoryMB,
+      latency: v.profile.latency.map((l) => ({ batch: l.batch, p50: round3(l.p50), p95: round3(l.p95) })),
+    };
     specCache.set(v, s);
   }
   return s;
 }
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** Top-k (index, label, score) per sample of a [B, C] output. */
 export function topKOf(t: Tensor, k: number, labels?: string[]): Prediction[][] {

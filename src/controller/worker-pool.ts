@@ -8,7 +8,7 @@ import type { InfaasError } from '../core/errors.ts';
 import type { Tensor, WorkerClass, WorkerStatus } from '../core/types.ts';
 import type { Provisioner, WorkerExit, WorkerHandle } from '../provisioner/provisioner.ts';
 import { TcpWorkerClient, type WorkerConnectionOptions } from '../transport/worker-connection.ts';
-import type { InferReply, VariantSpec, WorkerClient } from './worker-client.ts';
+import type { InferOptions, InferReply, VariantSpec, WorkerClient } from './worker-client.ts';
 
 export interface PoolLogger {
   info(msg: string): void;
@@ -268,8 +268,8 @@ class PooledClient implements WorkerClient {
     return this.#inner.closed;
   }
 
-  infer(spec: VariantSpec, input: Tensor): Promise<InferReply> {
-    const p = this.#inner.infer(spec, input);
+  infer(spec: VariantSpec, input: Tensor, opts?: InferOptions): Promise<InferReply> {
+    const p = this.#inner.infer(spec, input, opts);
     p.then((r) => r.coldStart && this.#pool.refreshSoon(this.id), () => undefined);
     return p;
   }

@@ -111,6 +111,49 @@ export interface ReplicaStatus {
   queued: number;
   lastUsedAt: number;
   memoryMB: number;
+  /** The worker monitor's figures for the last window (absent until the first window closes). */
+  stats?: ReplicaStats;
+}
+
+/**
+ * What a worker's monitor measured for one variant over its last window (about one second). The first nine
+ * fields have exactly the names and meaning of the policies' WindowStats (src/policy/scaling-policy.ts), so a
+ * ReplicaStats can be handed to them as is. Rates are per second, latencies milliseconds; all 0 when nothing
+ * happened in the window.
+ */
+export interface ReplicaStats {
+  /** Samples that arrived, per second. */
+  arrivalQps: number;
+  /** Samples completed (answered), per second. */
+  completedQps: number;
+  /** Samples waiting (for the load or in the batcher's queue) or running when the window closed. */
+  queueLength: number;
+  /** Mean samples per executed (merged) batch. */
+  avgBatch: number;
+  /** Mean / median / 95th percentile batch execution (session run) latency, ms: what the profile predicts. */
+  avgMs: number;
+  p50Ms: number;
+  p95Ms: number;
+  /** 95th percentile worker-side latency of the requests answered (queue + batching wait + run), ms. */
+  e2eP95Ms: number;
+  /** Replicas of the variant on this worker (one today). */
+  replicas: number;
+  /** Median worker-side latency of the requests answered, ms. */
+  e2eP50Ms: number;
+  /** Requests that arrived / finished (answered, failed or rejected), per second. */
+  arrivalRps: number;
+  completedRps: number;
+  /** Requests held when the window closed: waiting for a load, queued or running (as ReplicaStatus.queued). */
+  outstanding: number;
+  /** Batches executed in the window. */
+  runs: number;
+  /** Requests rejected early with DEADLINE_EXCEEDED in the window. */
+  rejected: number;
+  /** Profiled p50 / p95 latency at the window's average batch (rounded up), ms; 0 without a profile. */
+  profileP50Ms: number;
+  profileP95Ms: number;
+  /** Length of the window, ms. */
+  windowMs: number;
 }
 
 /** What a worker says about itself. */

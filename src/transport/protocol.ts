@@ -1,7 +1,8 @@
 // The controller ↔ worker messages carried in frames (see frame.ts), tensor packing, and worker addresses.
 //
 // Requests (controller → worker), answered by exactly one response with the same id:
-//   {type:'infer', spec, shape} + payload float32 input data  → {type:'ok', result: InferResult} + output bytes
+//   {type:'infer', spec, shape, budgetMs?} + payload float32 input data → {type:'ok', result: InferResult} + output bytes
+//     (budgetMs: the request's remaining latency SLO, ms — see InferOptions; absent: no deadline)
 //   {type:'load', spec}                                      → {type:'ok', result: {loadMs, alreadyLoaded}}
 //   {type:'unload', variant}                                 → {type:'ok', result: boolean}
 //   {type:'status'}                                          → {type:'ok', result: WorkerStatus}
@@ -10,7 +11,7 @@
 
 import { InfaasError, isCode, type ErrorCode } from '../core/errors.ts';
 import type { Tensor } from '../core/types.ts';
-import type { InferTiming } from '../controller/worker-client.ts';
+import type { InferTiming, MergedBatch } from '../controller/worker-client.ts';
 import { float32View, type FrameHeader } from './frame.ts';
 
 export type RequestType = 'infer' | 'load' | 'unload' | 'status';
@@ -27,6 +28,8 @@ export interface InferResult {
   outputs: TensorMeta[];
   coldStart: boolean;
   timing: InferTiming;
+  /** The merged batch the request ran in (absent from workers without dynamic batching). */
+  batch?: MergedBatch;
 }
 
 export interface ErrorHeader extends FrameHeader {

@@ -5,7 +5,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { InfaasError, unavailable } from '../core/errors.ts';
 import type { Tensor, WorkerStatus } from '../core/types.ts';
-import type { InferReply, VariantSpec, WorkerClient } from '../controller/worker-client.ts';
+import type { InferOptions, InferReply, VariantSpec, WorkerClient } from '../controller/worker-client.ts';
 import { attachFrames, writeFrame, type Frame, type FrameHeader } from './frame.ts';
 import { errorFromHeader, parseAddress, unpackTensors, type InferResult } from './protocol.ts';
 
@@ -69,10 +69,14 @@ export class TcpWorkerClient implements WorkerClient {
     });
   }
 
-  async infer(spec: VariantSpec, input: Tensor): Promise<InferReply> {
-    const f = await this.#call({ id: 0, type: 'infer', spec, shape: input.shape }, spec.name, this.#opts.timeoutMs, [input.data]);
+  async infer(spec: VariantSpec, input: Tensor, opts?: InferOptions): Promise<InferReply> {
+    const header: FrameHeader = { id: 0, type: 'infer', spec, shape: input.shape };
+    if (opts?.budgetMs !== undefined) header.budgetMs = opts.budgetMs;
+    const f = await this.#call(header, spec.name, this.#opts.timeoutMs, [input.data]);
     const result = f.header.result as InferResult;
-    return { outputs: unpackTensors(result.outputs, f.payload), coldStart: result.coldStart, timing: result.timing };
+    const reply: InferReply = { outputs: unpackTensors(result.outputs, f.payload), coldStart: result.coldStart, timing: result.timing };
+    if (result.batch) reply.batch = result.batch;
+    return reply;
   }
 
   async load(spec: VariantSpec): Promise<{ loadMs: number; alreadyLoaded: boolean }> {

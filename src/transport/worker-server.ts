@@ -1,17 +1,18 @@
 // The worker side of the transport: accepts framed connections and answers requests (protocol.ts) by calling
 // a WorkerService (the worker's replica manager). Requests on one connection run concurrently; each gets
-// exactly one reply; any failure becomes an error reply with its stable code, never a crash.
+// exactly one reply; any failure becomes an error reply with its stable code, never a crash. Replies written
+// in the same tick (a merged batch answers many requests at once) leave in one gathered write.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { InfaasError, asInfaasError, invalid } from '../core/errors.ts';
 import type { Tensor, WorkerStatus } from '../core/types.ts';
-import type { InferReply, VariantSpec } from '../controller/worker-client.ts';
-import { attachFrames, float32View, writeFrame, type Frame } from './frame.ts';
+import type { InferOptions, InferReply, VariantSpec } from '../controller/worker-client.ts';
+import { attachFrames, float32View, writeFrame, type Frame, type FrameHeader } from './frame.ts';
 import { errorHeader, formatAddress, packTensors, type InferResult, type ListenAddress } from './protocol.ts';
 
 /** What a worker offers over the transport (implemented by src/worker/replica-manager.ts). */
 export interface WorkerService {
-  infer(spec: VariantSpec, input: Tensor): Promise<InferReply>;
+  infer(spec: VariantSpec, input: Tensor, opts?: InferOptions): Promise<InferReply>;
   load(spec: VariantSpec): Promise<{ loadMs: number; alreadyLoaded: boolean }>;
   unload(variant: string): Promise<boolean>;
   status(): WorkerStatus;
@@ -57,21 +58,22 @@ function handle(service: WorkerService, socket: Socket, { header, payload }: Fra
     switch (header.type) {
       case 'infer': {
         const input: Tensor = { shape: header.shape as number[], data: float32Payload(payload) };
-        work = service.infer(header.spec as VariantSpec, input).then((r) => {
+        const opts: InferOptions | undefined = header.budgetMs === undefined ? undefined : { budgetMs: header.budgetMs as number };
+        work = service.infer(header.spec as VariantSpec, input, opts).then((r) => {
           const { meta, parts } = packTensors(r.outputs);
-          const result: InferResult = { outputs: meta, coldStart: r.coldStart, timing: r.timing };
-          writeFrame(socket, { id, type: 'ok', result }, parts);
+          const result: InferResult = { outputs: meta, coldStart: r.coldStart, timing: r.timing, ...(r.batch ? { batch: r.batch } : {}) };
+          reply(socket, { id, type: 'ok', result }, parts);
         });
         break;
       }
       case 'load':
-        work = service.load(header.spec as VariantSpec).then((result) => void writeFrame(socket, { id, type: 'ok', result }));
+        work = service.load(header.spec as VariantSpec).then((result) => void reply(socket, { id, type: 'ok', result }));
         break;
       case 'unload':
-        work = service.unload(header.variant as string).then((result) => void writeFrame(socket, { id, type: 'ok', result }));
+        work = service.unload(header.variant as string).then((result) => void reply(socket, { id, type: 'ok', result }));
         break;
       case 'status':
-        writeFrame(socket, { id, type: 'ok', result: service.status() });
+        reply(socket, { id, type: 'ok', result: service.status() });
         return;
       default:
         throw invalid(`unknown request type "${header.type}"`);
@@ -79,8 +81,21 @@ function handle(service: WorkerService, socket: Socket, { header, payload }: Fra
   } catch (e) {
     work = Promise.reject(e);
   }
-  work.catch((e) => writeFrame(socket, errorHeader(id, asInfaasError(e))));
+  work.catch((e) => reply(socket, errorHeader(id, asInfaasError(e))));
 }
+
+/** Writes a frame, corking the socket until the end of the tick so that replies written together go out in one syscall. */
+function reply(socket: Socket, header: FrameHeader, parts?: ArrayBufferView[]): void {
+  if (!socket.writableCorked) {
+    socket.cork();
+    process.nextTick(uncork, socket);
+  }
+  writeFrame(socket, header, parts);
+}
+
+const uncork = (socket: Socket) => {
+  while (socket.writableCorked) socket.uncork();
+};
 
 function float32Payload(payload: Buffer): Float32Array {
   try {

@@ -142,3 +142,66 @@ test('a missing artifact is NOT_FOUND', async () => {
   assert.equal(rm.status().replicas.length, 0);
   await rm.close();
 });
+
+/** Waits until `pred` holds of the status (polling), or fails after `ms`. */
+async function until(rm: ReplicaManager, pred: (s: ReturnType<ReplicaManager['status']>) => boolean, ms = 3000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const s = rm.status();
+    if (pred(s)) return s;
+    if (Date.now() > end) throw new Error(`condition not met; last status ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('the monitor reports each variant\'s rates, batch and latencies per window', async () => {
+  const rm = new ReplicaManager({ id: 'w1', workerClass: 'cpu-1', classThreads: 1, memoryBudgetMB: 100, backend: new OrtNativeBackend(), resolvePath: repo.localPath, monitorIntervalMs: 40 });
+  const spec = testSpec('m1.v', 'a/m1.onnx', { latency: [{ batch: 1, p50: 0.5, p95: 1 }, { batch: 8, p50: 1, p95: 2 }] });
+  await rm.load(spec);
+  const x = { shape: [2, 4], data: sampleInput(2) };
+  const replies = await Promise.all(Array.from({ length: 10 }, () => rm.infer(spec, x)));
+  assert.ok(replies.some((r) => r.batch!.requests > 1), 'concurrent requests were merged');
+  const s = await until(rm, (st) => (st.replicas[0].stats?.runs ?? 0) > 0);
+  const stats = s.replicas[0].stats!;
+  assert.ok(stats.arrivalRps > 0 && Math.abs(stats.arrivalQps - 2 * stats.arrivalRps) < 1e-6, JSON.stringify(stats));
+  assert.ok(stats.completedQps > 0 && stats.e2eP95Ms >= stats.e2eP50Ms && stats.p95Ms >= stats.p50Ms && stats.p50Ms > 0);
+  assert.ok(stats.avgBatch >= 2 && stats.avgBatch <= 8 && stats.runs >= 1);
+  assert.equal(stats.queueLength, 0);
+  assert.ok(stats.profileP50Ms >= 0.5 && stats.profileP95Ms >= 1);
+  assert.equal(s.replicas[0].state, 'active');
+  await rm.close();
+});
+
+test('a variant whose queue exceeds its profiled capacity is overloaded, and clears once drained', async () => {
+  /** Every run takes 60 ms more than ORT needs. */
+  class SlowBackend implements Backend {
+    readonly kind = 'slow';
+    readonly #inner = new OrtNativeBackend();
+    async load(opts: LoadOptions): Promise<LoadedModel> {
+      const m = await this.#inner.load(opts);
+      return { ...m, inputName: m.inputName, outputNames: m.outputNames, inputShape: m.inputShape, infer: async (t) => (await new Promise((r) => setTimeout(r, 60)), m.infer(t)), unload: () => m.unload() };
+    }
+  }
+  const rm = new ReplicaManager({ id: 'w1', workerClass: 'cpu-1', classThreads: 1, memoryBudgetMB: 100, backend: new SlowBackend(), resolvePath: repo.localPath, monitorIntervalMs: 20 });
+  // The profile says one sample per second: six queued samples are far above INFaaS's 1.1 x capacity bound.
+  const spec = testSpec('m1.v', 'a/m1.onnx', { maxBatch: 1, latency: [{ batch: 1, p50: 1000, p95: 1000 }] });
+  await rm.load(spec);
+  const x = { shape: [1, 4], data: sampleInput(1) };
+  const all = Promise.all(Array.from({ length: 6 }, () => rm.infer(spec, x)));
+  await until(rm, (st) => st.replicas[0].state === 'overloaded');
+  await all;
+  await until(rm, (st) => st.replicas[0].state === 'active' && st.replicas[0].stats?.queueLength === 0);
+  await rm.close();
+});
+
+test('a request that waited for a cold start runs even past its budget; warm ones are held to it', async () => {
+  const rm = manager();
+  const spec = testSpec('m1.v', 'a/m1.onnx', { latency: [{ batch: 1, p50: 1, p95: 2 }] });
+  const x = { shape: [1, 4], data: sampleInput(1) };
+  const cold = await rm.infer(spec, x, { budgetMs: 0.01 });
+  assert.equal(cold.coldStart, true);
+  assertClose(cold.outputs.y.data, expectedOutput(m1, x.data));
+  await assert.rejects(rm.infer(spec, x, { budgetMs: 0.01 }), (e) => codeOf(e) === 'DEADLINE_EXCEEDED');
+  assert.equal((await rm.infer(spec, x, { budgetMs: 500 })).coldStart, false);
+  await rm.close();
+});

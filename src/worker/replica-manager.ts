@@ -1,7 +1,8 @@
-// The replicas one worker holds: loads variants on demand (cold start) through a Backend, runs requests on
-// each replica strictly in FIFO order (one session never runs two batches at once), shares one load among
-// concurrent cold starts of the same variant, and evicts least-recently-used idle replicas when the memory
-// budget would be exceeded. Its public methods are the worker's service, served over the transport.
+// The replicas one worker holds: loads variants on demand (cold start) through a Backend, queues requests per
+// replica in a dynamic batcher (batcher.ts: FIFO, merged runs, deadline-aware waits and early rejection; one
+// session never runs two batches at once), shares one load among concurrent cold starts of the same variant,
+// evicts least-recently-used idle replicas when the memory budget would be exceeded, and measures each
+// variant every second (variant-monitor.ts) for its status. Its public methods are the worker's service.
 //
 // Note: onnxruntime-node runs a session synchronously on the main thread (inside a setImmediate), so one
 // worker process runs one batch at a time across all its replicas, and answers nothing else meanwhile.
@@ -10,8 +11,12 @@ import { performance } from 'node:perf_hooks';
 import { InfaasError, asInfaasError, invalid, invalidModel, unavailable } from '../core/errors.ts';
 import type { ReplicaState, ReplicaStatus, Tensor, WorkerStatus } from '../core/types.ts';
 import type { Backend, LoadedModel } from '../backend/backend.ts';
-import type { InferReply, VariantSpec } from '../controller/worker-client.ts';
-import { checkAgainstModel, validateSpec, validateTensor } from './validate.ts';
+import type { InferOptions, InferReply, VariantSpec } from '../controller/worker-client.ts';
+import { Batcher } from './batcher.ts';
+import { checkAgainstModel, validateInferOptions, validateSpec, validateTensor } from './validate.ts';
+import type { HealthConfig } from '../policy/variant-health.ts';
+import { VariantHealthTracker } from './variant-health-tracker.ts';
+import { VariantMonitor } from './variant-monitor.ts';
 
 export interface ReplicaManagerOptions {
   id: string;
@@ -24,13 +29,12 @@ export interface ReplicaManagerOptions {
   resolvePath: (key: string) => Promise<string>;
   /** Wall clock for lastUsedAt/updatedAt, ms since epoch. */
   now?: () => number;
-}
-
-interface Job {
-  input: Tensor;
-  readyAt: number;
-  resolve: (r: { outputs: Record<string, Tensor>; queueMs: number; inferenceMs: number }) => void;
-  reject: (e: unknown) => void;
+  /** Longest a request with a deadline is held back for others to join its batch, ms (default 2). */
+  maxBatchWaitMs?: number;
+  /** Period of the per-variant monitor, ms (default 1000). */
+  monitorIntervalMs?: number;
+  /** Thresholds of the overloaded/interfered classifier (default: INFaaS's CPU thresholds). */
+  health?: HealthConfig;
 }
 
 interface Replica {
@@ -42,8 +46,12 @@ interface Replica {
   loadMs: number;
   /** Memory charged against the budget, MiB: the profiled figure, or the measured RSS growth without one. */
   memoryMB: number;
-  jobs: Job[];
-  running: boolean;
+  /** Set once loaded. */
+  batcher?: Batcher;
+  /** Key of a request's sample shape, when the model's sample dims are not all fixed (such requests merge only alike). */
+  groupOf?: (shape: readonly number[]) => string;
+  monitor: VariantMonitor;
+  health: VariantHealthTracker;
   /** Requests waiting for the load, waiting in the queue, or running. */
   queued: number;
   lastUsedAt: number;
@@ -67,30 +75,41 @@ export class ReplicaManager {
   readonly #releases = new Set<Promise<void>>();
   #closed = false;
   #useSeq = 0;
+  readonly #monitorTimer: NodeJS.Timeout;
 
   constructor(opts: ReplicaManagerOptions) {
     this.#o = opts;
     this.id = opts.id;
     this.#now = opts.now ?? Date.now;
     this.startedAt = this.#now();
+    this.#monitorTimer = setInterval(() => this.#closeWindows(), opts.monitorIntervalMs ?? 1000);
+    this.#monitorTimer.unref();
   }
 
-  /** Runs one batch on `spec`'s replica, loading it first if this worker does not hold it. */
-  async infer(spec: VariantSpec, input: Tensor): Promise<InferReply> {
+  /**
+   * Runs `input` on `spec`'s replica, loading it first if this worker does not hold it; the batcher may merge
+   * it with other requests for the variant. With `opts.budgetMs` the request has a deadline (see InferOptions).
+   */
+  async infer(spec: VariantSpec, input: Tensor, opts?: InferOptions): Promise<InferReply> {
     validateSpec(spec);
     validateTensor(input);
     const arrived = performance.now();
+    const deadline = opts?.budgetMs === undefined ? undefined : arrived + validateInferOptions(opts).budgetMs!;
     const r = await this.#acquire(spec);
+    r.monitor.arrived(input.shape[0]);
     try {
       const coldStart = r.state === 'loading';
       if (coldStart) await r.ready;
       const readyAt = performance.now();
       checkAgainstModel(spec.name, input.shape, r.model!.inputShape);
-      const run = await new Promise<{ outputs: Record<string, Tensor>; queueMs: number; inferenceMs: number }>((resolve, reject) => {
-        r.jobs.push({ input, readyAt, resolve, reject });
-        if (!r.running) void this.#drain(r);
-      });
-      return { outputs: run.outputs, coldStart, timing: { queueMs: run.queueMs, loadMs: coldStart ? readyAt - arrived : 0, inferenceMs: run.inferenceMs } };
+      // A request that waited for a cold start runs (late if it must) rather than being rejected: the load was
+      // the system's choice, and refusing the request once the load is paid would help no one.
+      const run = await r.batcher!.submit(input, coldStart ? undefined : deadline, r.groupOf?.(input.shape));
+      r.monitor.answered(input.shape[0], run.queueMs + run.inferenceMs);
+      return { outputs: run.outputs, coldStart, timing: { queueMs: run.queueMs, loadMs: coldStart ? readyAt - arrived : 0, inferenceMs: run.inferenceMs }, batch: run.batch };
+    } catch (e) {
+      r.monitor.failed(input.shape[0], e instanceof InfaasError && e.code === 'DEADLINE_EXCEEDED');
+      throw e;
     } finally {
       this.#release(r);
     }
@@ -132,7 +151,9 @@ export class ReplicaManager {
     let used = 0;
     for (const r of this.#replicas.values()) {
       used += r.memoryMB;
-      replicas.push({ variant: r.spec.name, state: r.state, queued: r.queued, lastUsedAt: r.lastUsedAt, memoryMB: r.memoryMB });
+      const stats = r.monitor.last;
+      const state = r.state === 'active' ? r.health.state : r.state;
+      replicas.push({ variant: r.spec.name, state, queued: r.queued, lastUsedAt: r.lastUsedAt, memoryMB: r.memoryMB, ...(stats ? { stats } : {}) });
     }
     return {
       id: this.id,
@@ -151,6 +172,7 @@ export class ReplicaManager {
   /** Unloads everything (queued requests finish first); later calls reject with UNAVAILABLE. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#monitorTimer);
     await Promise.all([...this.#replicas.keys()].map((v) => this.unload(v).catch(() => false)));
     await Promise.all(this.#releases);
   }
@@ -201,7 +223,8 @@ export class ReplicaManager {
     let markGone = () => {};
     const gone = new Promise<void>((resolve) => (markGone = resolve));
     const r: Replica = {
-      spec, state: 'loading', ready: Promise.resolve(), loadMs: 0, memoryMB: need, jobs: [], running: false, queued: 0, lastUsedAt: this.#now(), useSeq: ++this.#useSeq, gone, markGone,
+      spec, state: 'loading', ready: Promise.resolve(), loadMs: 0, memoryMB: need, monitor: new VariantMonitor(performance.now()), health: new VariantHealthTracker(this.#o.health),
+      queued: 0, lastUsedAt: this.#now(), useSeq: ++this.#useSeq, gone, markGone,
     };
     r.ready = this.#load(r);
     r.ready.catch(() => undefined);
@@ -244,6 +267,7 @@ export class ReplicaManager {
       await warmUp(model);
       r.loadMs = performance.now() - t0;
       r.model = model;
+      r.batcher = this.#batcherFor(r, model);
       if (!(spec.memoryMB > 0)) r.memoryMB = Math.max(1, Math.round((process.memoryUsage.rss() - rssBefore) / 2 ** 20));
       if (r.state === 'loading') r.state = 'active';
     } catch (e) {
@@ -265,19 +289,31 @@ export class ReplicaManager {
     this.#releases.add(p);
   }
 
-  async #drain(r: Replica): Promise<void> {
-    r.running = true;
-    while (r.jobs.length) {
-      const job = r.jobs.shift()!;
-      const start = performance.now();
-      try {
-        const outputs = await r.model!.infer(job.input);
-        job.resolve({ outputs, queueMs: start - job.readyAt, inferenceMs: performance.now() - start });
-      } catch (e) {
-        job.reject(e instanceof InfaasError ? e : invalid(`${r.spec.name}: ${(e as Error).message}`));
-      }
+  /**
+   * The batcher of a freshly loaded replica. A model with a fixed batch dimension never merges requests; one
+   * whose sample dims are not all fixed merges only requests of the same sample shape.
+   */
+  #batcherFor(r: Replica, model: LoadedModel): Batcher {
+    const dims = model.inputShape;
+    if (!dims.length || dims.slice(1).some((d) => !(d > 0))) r.groupOf = (shape) => shape.slice(1).join('x');
+    return new Batcher({
+      variant: r.spec.name,
+      maxBatch: dims.length && dims[0] > 0 ? 1 : r.spec.maxBatch,
+      latency: r.spec.latency ?? [],
+      maxWaitMs: this.#o.maxBatchWaitMs ?? 2,
+      run: (t) => model.infer(t),
+      monitor: r.monitor,
+      now: () => performance.now(),
+    });
+  }
+
+  /** Closes every variant's monitor window and updates its health state. */
+  #closeWindows(): void {
+    const now = performance.now();
+    for (const r of this.#replicas.values()) {
+      const stats = r.monitor.roll(now, r.queued, r.spec.latency);
+      r.health.update(stats, this.#now());
     }
-    r.running = false;
   }
 }
 

@@ -3,7 +3,7 @@
 
 import { invalid } from '../core/errors.ts';
 import type { Tensor } from '../core/types.ts';
-import type { VariantSpec } from '../controller/worker-client.ts';
+import type { InferOptions, VariantSpec } from '../controller/worker-client.ts';
 
 const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
@@ -17,6 +17,11 @@ export function validateSpec(s: unknown): asserts s is VariantSpec {
   if (!isPosInt(spec.maxBatch)) throw invalid(`variant ${spec.name}: maxBatch must be a positive integer`);
   if (spec.optLevel !== 'basic' && spec.optLevel !== 'all') throw invalid(`variant ${spec.name}: optLevel must be "basic" or "all"`);
   if (typeof spec.memoryMB !== 'number' || !(spec.memoryMB >= 0)) throw invalid(`variant ${spec.name}: memoryMB must be a number >= 0`);
+  if (spec.latency !== undefined) {
+    const l = spec.latency as unknown;
+    const ok = Array.isArray(l) && l.every((p, i) => p && typeof p === 'object' && isPosInt(p.batch) && p.p50 >= 0 && p.p95 >= 0 && (i === 0 || p.batch > l[i - 1].batch));
+    if (!ok) throw invalid(`variant ${spec.name}: latency must be [{batch, p50, p95}, ...] ascending by batch`);
+  }
 }
 
 /** Throws INVALID_ARGUMENT unless the shape is positive integers and the data length matches it. */
@@ -41,4 +46,10 @@ export function checkAgainstModel(variant: string, shape: readonly number[], mod
     const fmt = (s: readonly number[]) => `[${s.map((d) => (d > 0 ? d : '?')).join(',')}]`;
     throw invalid(`input shape ${fmt(shape)} does not match ${variant}'s input ${fmt(modelShape)}`, { shape: [...shape], expected: [...modelShape] });
   }
+}
+
+/** Throws INVALID_ARGUMENT unless the per-call options are well formed; returns them. */
+export function validateInferOptions(o: InferOptions): InferOptions {
+  if (o.budgetMs !== undefined && (typeof o.budgetMs !== 'number' || Number.isNaN(o.budgetMs))) throw invalid('budgetMs must be a number of milliseconds');
+  return o;
 }

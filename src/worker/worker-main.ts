@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     memoryBudgetMB: opts.memoryBudgetMB,
     backend: new OrtNativeBackend(),
     resolvePath: (key) => repository.localPath(key),
+    ...(opts.maxBatchWaitMs !== undefined ? { maxBatchWaitMs: opts.maxBatchWaitMs } : {}),
   });
   const server: WorkerServer = await serveWorker(manager, opts.listen);
   manager.address = server.address;

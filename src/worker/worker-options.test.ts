@@ -13,6 +13,10 @@ test('argv wins over the environment; defaults fill the rest', () => {
   const u = parseWorkerOptions(['--id=w1', '--memory-mb=64', '--repository=/r', '--socket=/tmp/w1.sock']);
   assert.deepEqual(u.listen, { path: '/tmp/w1.sock' });
   assert.deepEqual(parseWorkerOptions(workerArgv(u)), u);
+  const b = parseWorkerOptions(['--id=w1', '--memory-mb=64', '--repository=/r'], { INFAAS_WORKER_BATCH_WAIT_MS: '3.5' });
+  assert.equal(b.maxBatchWaitMs, 3.5);
+  assert.deepEqual(parseWorkerOptions(workerArgv(b)), b);
+  assert.throws(() => parseWorkerOptions(['--id=w1', '--memory-mb=64', '--repository=/r', '--batch-wait-ms=-1']), (e) => codeOf(e) === 'INVALID_ARGUMENT');
 });
 
 test('missing or bad options are INVALID_ARGUMENT', () => {

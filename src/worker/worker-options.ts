@@ -13,6 +13,8 @@ export interface WorkerOptions {
   repositoryRoot: string;
   /** 'tcp' listens on 127.0.0.1 (port 0 unless `port`); a path listens on that Unix socket. */
   listen: { host: string; port: number } | { path: string };
+  /** Longest a request with a deadline is held back for others to join its batch, ms (absent: the batcher's default). */
+  maxBatchWaitMs?: number;
 }
 
 const FLAGS = {
@@ -24,6 +26,7 @@ const FLAGS = {
   host: 'INFAAS_WORKER_HOST',
   port: 'INFAAS_WORKER_PORT',
   socket: 'INFAAS_WORKER_SOCKET',
+  'batch-wait-ms': 'INFAAS_WORKER_BATCH_WAIT_MS',
 } as const;
 type Flag = keyof typeof FLAGS;
 
@@ -56,6 +59,7 @@ export function parseWorkerOptions(argv: readonly string[], env: NodeJS.ProcessE
   const socket = get('socket');
   const port = num('port', 0);
   if (!Number.isInteger(port) || port > 65535) throw invalid('worker: --port must be 0..65535');
+  const wait = get('batch-wait-ms');
   return {
     id,
     workerClass: get('worker-class') || `cpu-${threads}`,
@@ -63,6 +67,7 @@ export function parseWorkerOptions(argv: readonly string[], env: NodeJS.ProcessE
     memoryBudgetMB,
     repositoryRoot,
     listen: socket ? { path: socket } : { host: get('host') || '127.0.0.1', port },
+    ...(wait !== undefined && wait !== '' ? { maxBatchWaitMs: num('batch-wait-ms') } : {}),
   };
 }
 
@@ -71,5 +76,6 @@ export function workerArgv(o: WorkerOptions): string[] {
   const args = [`--id=${o.id}`, `--worker-class=${o.workerClass}`, `--threads=${o.threads}`, `--memory-mb=${o.memoryBudgetMB}`, `--repository=${o.repositoryRoot}`];
   if ('path' in o.listen) args.push(`--socket=${o.listen.path}`);
   else args.push(`--host=${o.listen.host}`, `--port=${o.listen.port}`);
+  if (o.maxBatchWaitMs !== undefined) args.push(`--batch-wait-ms=${o.maxBatchWaitMs}`);
   return args;
 }

@@ -1,0 +1,86 @@
+// Tests of the dispatcher's deadline handling: what is left of the SLO goes to the worker as its budget,
+// exact-variant queries carry none, and a worker's early DEADLINE_EXCEEDED comes back with its details.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { InfaasError } from '../core/errors.ts';
+import type { Tensor, UseCase, Architecture, WorkerStatus } from '../core/types.ts';
+import { keys } from '../metadata/metadata-store.ts';
+import { MemoryStore } from '../metadata/memory/memory-store.ts';
+import { makeVariant } from '../policy/fixtures.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { LiveClusterView } from './live-cluster-view.ts';
+import { ModelIndex } from './model-index.ts';
+import type { InferOptions, InferReply, VariantSpec, WorkerClient } from './worker-client.ts';
+
+const useCase: UseCase = { id: 'classification/fashion-mnist', task: 'classification', dataset: 'fashion-mnist', inputShape: [4] };
+const variant = makeVariant({ name: 'm.fp32.t1.b8.all', arch: 'm', p95: 1, maxBatch: 8 });
+const arch: Architecture = {
+  name: 'm', useCase: useCase.id, registeredAt: '', artifacts: [{ id: 'm.fp32', arch: 'm', precision: 'fp32', key: 'm.onnx', bytes: 1, sha256: '', inputName: 'x', outputName: 'y', accuracy: 90 }],
+};
+
+/** A worker that records each call's options and answers, or refuses like a worker whose deadline passed. */
+class FakeWorker implements WorkerClient {
+  readonly id = 'w1';
+  readonly address = 'fake';
+  readonly closed = new Promise<void>(() => undefined);
+  calls: Array<{ spec: VariantSpec; opts?: InferOptions }> = [];
+  refuse = false;
+  async infer(spec: VariantSpec, input: Tensor, opts?: InferOptions): Promise<InferReply> {
+    this.calls.push({ spec, opts });
+    if (this.refuse) throw new InfaasError('DEADLINE_EXCEEDED', 'deadline exceeded: the request needed ~1 ms on m but only 0.2 ms of its SLO remained', { variant: spec.name, neededMs: 1, remainingMs: 0.2 });
+    return { outputs: { y: { shape: [input.shape[0], 2], data: new Float32Array(input.shape[0] * 2) } }, coldStart: false, timing: { queueMs: 0, loadMs: 0, inferenceMs: 0.1 }, batch: { requests: 3, samples: 5 } };
+  }
+  load = async () => ({ loadMs: 0, alreadyLoaded: true });
+  unload = async () => true;
+  status = async (): Promise<WorkerStatus> => status;
+  close = () => undefined;
+}
+
+const status: WorkerStatus = {
+  id: 'w1', workerClass: 'cpu-1', address: 'fake', startedAt: 0, updatedAt: 0, memoryBudgetMB: 100, memoryUsedMB: 10,
+  replicas: [{ variant: variant.name, state: 'active', queued: 0, lastUsedAt: 0, memoryMB: 10 }],
+};
+
+async function setup() {
+  const store = new MemoryStore();
+  await store.set(keys.useCase(useCase.id), useCase);
+  await store.set(keys.architecture('m'), arch);
+  await store.set(keys.variant(variant.name), variant);
+  const index = await ModelIndex.load(store);
+  const worker = new FakeWorker();
+  const view = new LiveClusterView();
+  view.sync([status], index.variants);
+  const dispatcher = new Dispatcher({ index: () => index, view, workers: { clients: () => [worker], get: () => worker, snapshot: () => [status] } });
+  return { dispatcher, worker };
+}
+
+const input: Tensor = { shape: [1, 4], data: new Float32Array(4) };
+
+test('an SLO query sends what is left of its SLO as the budget, with the profile curve in the spec', async () => {
+  const { dispatcher, worker } = await setup();
+  const started = performance.now() - 3; // 3 ms already spent before dispatch
+  const r = await dispatcher.infer({ level: 'arch', arch: 'm', latencyMs: 50 }, input, started);
+  const budget = worker.calls[0].opts?.budgetMs;
+  assert.ok(budget !== undefined && budget <= 47 && budget > 40, `budget ${budget}`);
+  assert.deepEqual(worker.calls[0].spec.latency?.map((l) => l.batch), variant.profile.latency.map((l) => l.batch));
+  assert.deepEqual(r.mergedBatch, { requests: 3, samples: 5 });
+});
+
+test('an exact-variant query carries no deadline', async () => {
+  const { dispatcher, worker } = await setup();
+  await dispatcher.infer({ level: 'variant', variant: variant.name }, input);
+  assert.equal(worker.calls[0].opts, undefined);
+});
+
+test("the worker's early rejection surfaces as DEADLINE_EXCEEDED with worker and SLO details", async () => {
+  const { dispatcher, worker } = await setup();
+  worker.refuse = true;
+  await assert.rejects(dispatcher.infer({ level: 'arch', arch: 'm', latencyMs: 5 }, input), (e) => {
+    const err = e as InfaasError;
+    assert.equal(err.code, 'DEADLINE_EXCEEDED');
+    assert.match(err.message, /needed ~1 ms/);
+    assert.deepEqual({ worker: err.details?.worker, latencyMs: err.details?.latencyMs, neededMs: err.details?.neededMs }, { worker: 'w1', latencyMs: 5, neededMs: 1 });
+    return true;
+  });
+  assert.equal(worker.calls.length, 1, 'a deadline rejection is not retried');
+});

@@ -1,0 +1,179 @@
+// The dynamic batcher of one replica: a FIFO queue of requests for one variant, merged into one session run
+// (inputs concatenated along the batch dimension, outputs split back per request) as the batching policy
+// (src/policy/batching.ts) decides; it holds a batch back only for requests with deadlines and rejects early,
+// with DEADLINE_EXCEEDED, a request that can no longer finish in time. One run at a time per replica.
+//
+// Scheduling on the worker's single thread: a request arriving at an idle replica is decided at once (no extra
+// hop on the hot path); after a run the next decision is deferred with setImmediate, so the requests that
+// arrived on the sockets while the session was running are read and queued first and join the next batch.
+
+import { InfaasError, invalid } from '../core/errors.ts';
+import type { BatchLatency, Tensor } from '../core/types.ts';
+import type { MergedBatch } from '../controller/worker-client.ts';
+import { cannotMeetDeadline, decideBatch, predictLatency, type BatchingOptions, type QueuedRequest } from '../policy/batching.ts';
+import type { VariantMonitor } from './variant-monitor.ts';
+
+export interface BatcherOptions {
+  variant: string;
+  /** Most samples in one run. */
+  maxBatch: number;
+  /** Profiled latency per batch size (empty: unknown). */
+  latency: readonly BatchLatency[];
+  /** Longest a request with a deadline is held back for others to join, ms. */
+  maxWaitMs: number;
+  /** Runs one merged batch on the replica's session. */
+  run: (input: Tensor) => Promise<Record<string, Tensor>>;
+  monitor: VariantMonitor;
+  /** Monotonic clock, ms (performance.now). */
+  now: () => number;
+}
+
+export interface BatchRunResult {
+  outputs: Record<string, Tensor>;
+  /** From entering the queue to the start of the run (batching wait included). */
+  queueMs: number;
+  inferenceMs: number;
+  batch: MergedBatch;
+}
+
+interface Job extends QueuedRequest {
+  input: Tensor;
+  resolve: (r: BatchRunResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Wake-ups from setTimeout may come about this late; waits are planned to end this much earlier. */
+const TIMER_SLACK_MS = 1;
+
+export class Batcher {
+  readonly #o: BatcherOptions;
+  readonly #policy: BatchingOptions;
+  readonly #queue: Job[] = [];
+  #running = false;
+  #scheduled = false;
+  #timer?: NodeJS.Timeout;
+
+  constructor(o: BatcherOptions) {
+    this.#o = o;
+    // No efficientBatch cap: on CPU the profiled curve is nearly flat past a few samples and noisy on a shared
+    // machine, while every extra run costs a cycle of replies and reads outside the session.
+    this.#policy = { maxBatch: o.maxBatch, latency: o.latency, maxWaitMs: o.maxWaitMs, timerSlackMs: TIMER_SLACK_MS };
+  }
+
+  /**
+   * Queues `input` and resolves with its share of the merged run. `deadline` is absolute on the `now` clock;
+   * `group` keeps requests that must not be merged apart (e.g. different sample shapes).
+   */
+  submit(input: Tensor, deadline?: number, group?: string): Promise<BatchRunResult> {
+    return new Promise<BatchRunResult>((resolve, reject) => {
+      const now = this.#o.now();
+      const job: Job = { input, samples: input.shape[0], arrivedAt: now, deadline, group, resolve, reject };
+      if (deadline !== undefined && cannotMeetDeadline(job, now, this.#o.latency)) {
+        reject(this.#deadlineError(job, now));
+        return;
+      }
+      this.#queue.push(job);
+      if (!this.#running && !this.#scheduled) this.#pump();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#pump);
+  }
+
+  readonly #pump = (): void => {
+    this.#scheduled = false;
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#running || this.#queue.length === 0) return;
+    const now = this.#o.now();
+    const d = decideBatch(this.#queue, now, this.#withRate(now));
+    for (let i = d.reject.length - 1; i >= 0; i--) {
+      const [job] = this.#queue.splice(d.reject[i], 1);
+      job.reject(this.#deadlineError(job, now));
+    }
+    if (d.dispatch > 0) void this.#run(this.#queue.splice(0, d.dispatch));
+    else if (d.waitUntil !== undefined && this.#queue.length) this.#timer = setTimeout(this.#pump, Math.max(0, d.waitUntil - now));
+  };
+
+  /** The policy options with the current arrival rate; only consulted when a batch could wait. */
+  #withRate(now: number): BatchingOptions {
+    this.#policy.arrivalRatePerMs = this.#o.monitor.arrivalRatePerMs(now);
+    return this.#policy;
+  }
+
+  async #run(jobs: Job[]): Promise<void> {
+    this.#running = true;
+    let samples = 0;
+    for (const j of jobs) samples += j.samples;
+    const start = this.#o.now();
+    try {
+      const outputs = await this.#o.run(jobs.length === 1 ? jobs[0].input : concat(jobs, samples));
+      const end = this.#o.now();
+      const inferenceMs = end - start;
+      this.#o.monitor.ran(samples, inferenceMs);
+      const batch = { requests: jobs.length, samples };
+      if (jobs.length === 1) {
+        jobs[0].resolve({ outputs, queueMs: start - jobs[0].arrivedAt, inferenceMs, batch });
+      } else {
+        let at = 0;
+        for (const j of jobs) {
+          j.resolve({ outputs: slice(outputs, samples, at, j.samples), queueMs: start - j.arrivedAt, inferenceMs, batch });
+          at += j.samples;
+        }
+      }
+    } catch (e) {
+      const err = e instanceof InfaasError ? e : invalid(`${this.#o.variant}: ${(e as Error).message}`);
+      for (const j of jobs) j.reject(err);
+    } finally {
+      this.#running = false;
+      if (this.#queue.length) this.#schedule();
+    }
+  }
+
+  #deadlineError(job: Job, now: number): InfaasError {
+    const neededMs = round1(predictLatency(this.#o.latency, job.samples, 'p50'));
+    const remaining = (job.deadline ?? now) - now;
+    const remainingMs = round1(remaining);
+    const left = remaining > 0 ? `only ${remainingMs} ms of its SLO remained` : `its SLO had already run out ${round1(-remaining)} ms before`;
+    return new InfaasError('DEADLINE_EXCEEDED', `deadline exceeded: the request needed ~${neededMs} ms on ${this.#o.variant} but ${left}`, {
+      variant: this.#o.variant,
+      neededMs,
+      remainingMs,
+    });
+  }
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/** The jobs' inputs concatenated along the batch dimension. */
+function concat(jobs: readonly Job[], samples: number): Tensor {
+  const first = jobs[0].input;
+  const per = first.data.length / first.shape[0];
+  const data = new Float32Array(samples * per);
+  let at = 0;
+  for (const j of jobs) {
+    data.set(j.input.data, at);
+    at += j.input.data.length;
+  }
+  return { shape: [samples, ...first.shape.slice(1)], data };
+}
+
+/** One request's rows of every output whose first dimension is the merged batch; other outputs are shared whole. */
+function slice(outputs: Record<string, Tensor>, total: number, at: number, n: number): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const name in outputs) {
+    const t = outputs[name];
+    if (t.shape[0] !== total) {
+      out[name] = t;
+      continue;
+    }
+    const per = t.data.length / total;
+    out[name] = { shape: [n, ...t.shape.slice(1)], data: t.data.subarray(at * per, (at + n) * per) };
+  }
+  return out;
+}
