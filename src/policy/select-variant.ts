@@ -90,7 +90,7 @@ export function selectVariant(req: SelectionRequest, catalogue: Catalogue, clust
     }
   }
   const what = arch !== undefined ? `architecture ${arch}` : `use case ${useCase}`;
-  const goal = minAcc > 0 ? `reaches ${fmtAcc(minAcc)}% accuracy within ${fmtMs(slo)} ms` : `answers within ${fmtMs(slo)} ms`;
+  const goal = (): string => minAcc > 0 ? `reaches ${fmtAcc(minAcc)}% accuracy within ${fmtMs(slo)} ms` : `answers within ${fmtMs(slo)} ms`;
 
   // Tier 1: serving replicas (a small set, so iterate it instead of the catalogue).
   let best: CatalogueEntry | undefined;
@@ -111,9 +111,13 @@ export function selectVariant(req: SelectionRequest, catalogue: Catalogue, clust
     }
   }
   if (best) {
+    const chosen = best;
     return {
-      variant: best.variant, loaded: true, predictedMs: bestPred, workerId: bestWorker,
-      reason: `cheapest loaded variant of ${what} that ${goal}: ${best.name} on ${bestWorker} (predicted ${fmtMs(bestPred)} ms, ${fmtCost(best.costPer1k)} per 1k)`,
+      variant: chosen.variant, loaded: true, predictedMs: bestPred, workerId: bestWorker,
+      // Built only when read: formatting it on every call was a quarter of the simulator's CPU.
+      get reason() {
+        return `cheapest loaded variant of ${what} that ${goal()}: ${chosen.name} on ${bestWorker} (predicted ${fmtMs(bestPred)} ms, ${fmtCost(chosen.costPer1k)} per 1k)`;
+      },
     };
   }
 
@@ -147,16 +151,22 @@ export function selectVariant(req: SelectionRequest, catalogue: Catalogue, clust
   if (best) {
     return {
       variant: best.variant, loaded: false, predictedMs: bestPred,
-      reason: `no loaded variant of ${what} ${goal}; cold-starting the cheapest that does: ${best.name} (load ${fmtMs(best.loadMs)} ms + p95 ${fmtMs(bestPred - best.loadMs)} ms, ${fmtCost(best.costPer1k)} per 1k)`,
+      // Built only when read: formatting it on every call was a quarter of the simulator's CPU.
+      get reason() {
+        return `no loaded variant of ${what} ${goal()}; cold-starting the cheapest that does: ${best.name} (load ${fmtMs(best.loadMs)} ms + p95 ${fmtMs(bestPred - best.loadMs)} ms, ${fmtCost(best.costPer1k)} per 1k)`;
+      },
     };
   }
   if (steady) {
     return {
       variant: steady.variant, loaded: false, predictedMs: steadyPred,
-      reason: `no variant of ${what} ${goal} including its load time; cold-starting ${steady.name}: this request pays the load (${fmtMs(steady.loadMs)} ms) and misses the SLO, later ones meet it (p95 ${fmtMs(steadyPred - steady.loadMs)} ms)`,
+      // Built only when read: formatting it on every call was a quarter of the simulator's CPU.
+      get reason() {
+        return `no variant of ${what} ${goal()} including its load time; cold-starting ${steady.name}: this request pays the load (${fmtMs(steady.loadMs)} ms) and misses the SLO, later ones meet it (p95 ${fmtMs(steadyPred - steady.loadMs)} ms)`;
+      },
     };
   }
-  throw unsatisfiable({ what, goal, group: group.entries, batch, minAcc, slo, cap, capGiven: req.maxCostPer1k !== undefined });
+  throw unsatisfiable({ what, goal: goal(), group: group.entries, batch, minAcc, slo, cap, capGiven: req.maxCostPer1k !== undefined });
 }
 
 function selectExact(name: string, batch: number, cap: number, catalogue: Catalogue, cluster: ClusterView, now: number): Selection {
@@ -172,12 +182,15 @@ function selectExact(name: string, batch: number, cap: number, catalogue: Catalo
   const r = bestServingReplica(cluster.replicas(name), now);
   if (r) {
     const pred = replicaWait(r, now) + p95;
-    return { variant: e.variant, loaded: true, predictedMs: pred, workerId: r.workerId, reason: `requested variant ${name}, loaded on ${r.workerId}` };
+    return { variant: e.variant, loaded: true, predictedMs: pred, workerId: r.workerId, get reason() { return `requested variant ${name}, loaded on ${r.workerId}`; } };
   }
   const flagged = (cluster.replicas(name)?.length ?? 0) > 0;
   return {
     variant: e.variant, loaded: false, predictedMs: e.loadMs + p95,
-    reason: `requested variant ${name}, ${flagged ? 'every replica overloaded or interfered: loading another' : 'not loaded: cold start'} (load ${fmtMs(e.loadMs)} ms)`,
+    // Built only when read: formatting it on every call was a quarter of the simulator's CPU.
+    get reason() {
+      return `requested variant ${name}, ${flagged ? 'every replica overloaded or interfered: loading another' : 'not loaded: cold start'} (load ${fmtMs(e.loadMs)} ms)`;
+    },
   };
 }
 

@@ -1,0 +1,216 @@
+// Model autoscaler (per worker, every monitoring window): horizontal (add/remove replicas of a variant)
+// and vertical (move a variant's load to another variant of the same architecture, loading the new one
+// before unloading the old), scale-down only after sustained low load, scale-to-zero of idle variants.
+// Pure: (worker snapshot, state, now) → (actions, next state).
+
+import { p50At, p95At, type Catalogue, type CatalogueEntry } from './catalogue.ts';
+import type { ScalingAction, VariantSnapshot, WorkerSnapshot } from './scaling-policy.ts';
+
+export interface ModelAutoscalerConfig {
+  /** Scale up when demand > upMargin × target × capacity (INFaaS CPU: 0.95). */
+  upMargin: number;
+  /** Fraction of capacity a variant should run at (INFaaS: 1 = run to capacity; lower keeps headroom). */
+  targetUtilisation: number;
+  /** Remove one replica after demand stayed ≤ (replicas − 1) × thr × target this long (ms). INFaaS CPU: 10 s. */
+  scaleDownAfterMs: number;
+  /** Unload a variant that received nothing this long (ms); Infinity: never (INFaaS unloads only to make room). */
+  idleUnloadMs: number;
+  /**
+   * Batch at which a replica's throughput is estimated: `observed` = the window's average batch (INFaaS);
+   * `slo` = the largest batch whose p95 fits half the tightest SLO routed to it (what dynamic batching reaches
+   * under load).
+   */
+  capacityBatch: 'observed' | 'slo';
+  /**
+   * Vertical scaling: `none`; `infaas` = when scaling up, move the pooled demand to the fastest variant of
+   * the architecture if replicating would cost more than `verticalRatio` × its load latency;
+   * `cost-aware` = no upgrade here (more capacity comes from replicas, on this worker or others), but
+   * downgrade to a cheaper variant of the architecture that keeps the accuracy and latency of the queries
+   * it serves.
+   */
+  vertical: 'none' | 'infaas' | 'cost-aware';
+  verticalRatio: number;
+  /** Variants the autoscaler may never switch away from or unload (fixed-variant baselines). */
+  pinned?: ReadonlySet<string>;
+}
+
+/** INFaaS's CPU model autoscaler (REFERENCE.md §1). */
+export const INFAAS_CPU_MODEL_AUTOSCALER: ModelAutoscalerConfig = {
+  upMargin: 0.95,
+  targetUtilisation: 1,
+  scaleDownAfterMs: 10_000,
+  idleUnloadMs: Infinity,
+  capacityBatch: 'observed',
+  vertical: 'infaas',
+  verticalRatio: 1.5,
+};
+
+/** Per-worker memory of the autoscaler: when each variant started to look over-provisioned, pending switches. */
+export interface ModelAutoscalerState {
+  /** variant → time (ms) since which it has asked for one replica fewer. */
+  lowSince: Readonly<Record<string, number>>;
+  /** Vertical moves waiting for the new variant to be serving before the old one is unloaded. */
+  switches: ReadonlyArray<{ from: string; to: string; since: number }>;
+}
+
+export const EMPTY_MODEL_AUTOSCALER_STATE: ModelAutoscalerState = { lowSince: {}, switches: [] };
+
+/** Samples per second one replica of `e` completes at `batch` (from the profile's p50). */
+export function replicaThroughput(e: CatalogueEntry, batch: number): number {
+  const b = Math.max(1, Math.min(batch, e.maxBatch));
+  return (b * 1000) / p50At(e, b);
+}
+
+/** The largest batch ≤ maxBatch whose profiled p95 fits within `budgetMs` (at least 1). */
+export function sloBatch(e: CatalogueEntry, budgetMs: number): number {
+  let best = 1;
+  for (let b = 1; b <= e.maxBatch; b = b < 4 ? b + 1 : b * 2) {
+    if (p95At(e, b) <= budgetMs) best = b;
+  }
+  if (p95At(e, e.maxBatch) <= budgetMs) best = e.maxBatch;
+  return best;
+}
+
+/** The batch used for capacity estimates of a variant on a worker. */
+export function capacityBatchOf(e: CatalogueEntry, v: VariantSnapshot, cfg: Pick<ModelAutoscalerConfig, 'capacityBatch'>): number {
+  if (cfg.capacityBatch === 'observed') return Math.max(1, v.stats.avgBatch);
+  return v.minSloMs !== undefined ? sloBatch(e, v.minSloMs / 2) : e.maxBatch;
+}
+
+/**
+ * One step of a worker's model autoscaler.
+ * For each serving variant: thr = per-replica throughput at the capacity batch; demand = arrival rate;
+ * capacity = replicas × thr.
+ * - Pending vertical switch whose new variant serves: unload the old one (load before unload).
+ * - demand > upMargin·target·capacity: need = ⌈(demand − upMargin·target·capacity)/(target·thr)⌉ more
+ *   replicas, bounded by free threads and memory; with `infaas` vertical, switch instead when
+ *   need × loadMs > verticalRatio × (load latency of the fastest variant × replicas it needs).
+ * - demand ≤ (replicas − 1)·thr·target for scaleDownAfterMs: remove one replica (then the timer restarts).
+ * - no arrival for idleUnloadMs and nothing queued: unload (scale to zero).
+ * - `cost-aware`: a cheaper variant of the architecture that meets the accuracy and SLO of what this one
+ *   served and can carry its demand replaces it (load first; unload once it serves).
+ */
+export function autoscaleModels(
+  worker: WorkerSnapshot, catalogue: Catalogue, cfg: ModelAutoscalerConfig, state: ModelAutoscalerState, now: number,
+): { actions: ScalingAction[]; state: ModelAutoscalerState } {
+  const actions: ScalingAction[] = [];
+  if (worker.phase !== 'ready') return { actions, state };
+  const held = new Map(worker.variants.map((v) => [v.variant, v]));
+  let freeThreads = worker.threads;
+  let freeMemory = worker.memoryBudgetMB - worker.memoryUsedMB;
+  for (const v of worker.variants) {
+    const e = catalogue.entry(v.variant);
+    if (e && v.state !== 'unloading') freeThreads -= (v.replicas + v.loading) * e.variant.config.threads;
+  }
+
+  // Load before unload: finish switches whose target serves.
+  const switches: Array<{ from: string; to: string; since: number }> = [];
+  const switching = new Set<string>();
+  for (const s of state.switches) {
+    const to = held.get(s.to);
+    const from = held.get(s.from);
+    if (!to || to.state === 'unloading') continue; // the new variant went away: abandon
+    if (to.replicas > 0) {
+      if (from && from.state !== 'unloading') actions.push({ kind: 'unload', worker: worker.id, variant: s.from });
+      continue;
+    }
+    switches.push(s);
+    switching.add(s.from).add(s.to);
+  }
+
+  const lowSince: Record<string, number> = {};
+  for (const v of worker.variants) {
+    const e = catalogue.entry(v.variant);
+    if (!e || v.state === 'unloading' || v.replicas === 0 || switching.has(v.variant)) continue;
+    const pinned = cfg.pinned?.has(v.variant) ?? false;
+    const t = cfg.targetUtilisation;
+    const thr = replicaThroughput(e, capacityBatchOf(e, v, cfg));
+    const demand = v.stats.arrivalQps;
+    const capacity = v.replicas * thr;
+    const threadsEach = e.variant.config.threads;
+
+    if (!pinned && cfg.idleUnloadMs !== Infinity && now - v.lastUsedAt >= cfg.idleUnloadMs && v.stats.queueLength === 0) {
+      actions.push({ kind: 'unload', worker: worker.id, variant: v.variant });
+      continue;
+    }
+
+    if (demand > cfg.upMargin * t * capacity) {
+      const need = Math.ceil((demand - cfg.upMargin * t * capacity) / (t * thr));
+      const room = Math.min(Math.floor(freeThreads / threadsEach), Math.floor(freeMemory / Math.max(e.memoryMB, 1e-9)));
+      const move = pinned ? undefined : verticalMove(e, v, need, room, demand, worker, catalogue, cfg, held);
+      if (move) {
+        actions.push({ kind: 'load', worker: worker.id, variant: move.to.name });
+        for (let i = 1; i < move.replicas; i++) actions.push({ kind: 'addReplica', worker: worker.id, variant: move.to.name });
+        switches.push({ from: v.variant, to: move.to.name, since: now });
+        freeThreads -= move.replicas * move.to.variant.config.threads;
+        freeMemory -= move.replicas * move.to.memoryMB;
+        continue;
+      }
+      const add = Math.min(need, room);
+      for (let i = 0; i < add; i++) actions.push({ kind: 'addReplica', worker: worker.id, variant: v.variant });
+      freeThreads -= add * threadsEach;
+      freeMemory -= add * e.memoryMB;
+      continue;
+    }
+
+    if (cfg.vertical === 'cost-aware' && !pinned) {
+      const cheaper = cheaperVariant(e, v, demand, catalogue, cfg, held);
+      if (cheaper && cheaper.memoryMB <= freeMemory && cheaper.variant.config.threads <= freeThreads + threadsEach * v.replicas) {
+        actions.push({ kind: 'load', worker: worker.id, variant: cheaper.name });
+        switches.push({ from: v.variant, to: cheaper.name, since: now });
+        freeMemory -= cheaper.memoryMB;
+        continue;
+      }
+    }
+
+    if (v.replicas > 1 && demand <= (v.replicas - 1) * thr * t) {
+      const since = state.lowSince[v.variant] ?? now;
+      if (now - since >= cfg.scaleDownAfterMs) actions.push({ kind: 'removeReplica', worker: worker.id, variant: v.variant });
+      else lowSince[v.variant] = since;
+    }
+  }
+  return { actions, state: { lowSince, switches } };
+}
+
+/** The vertical alternative to adding `need` replicas, or undefined to replicate. */
+function verticalMove(
+  e: CatalogueEntry, v: VariantSnapshot, need: number, room: number, demand: number, worker: WorkerSnapshot,
+  catalogue: Catalogue, cfg: ModelAutoscalerConfig, held: ReadonlyMap<string, VariantSnapshot>,
+): { to: CatalogueEntry; replicas: number } | undefined {
+  if (cfg.vertical !== 'infaas') return undefined;
+  let best: { to: CatalogueEntry; replicas: number; thr: number } | undefined;
+  for (const c of catalogue.byArchCost(e.arch)) {
+    if (c.name === e.name || held.has(c.name)) continue;
+    const thr = replicaThroughput(c, cfg.capacityBatch === 'slo' ? sloBatch(c, (v.minSloMs ?? Infinity) / 2) : c.maxBatch);
+    const replicas = Math.max(1, Math.ceil(demand / (thr * cfg.targetUtilisation)));
+    const threads = replicas * c.variant.config.threads;
+    if (threads > worker.threads || replicas * c.memoryMB > worker.memoryBudgetMB - worker.memoryUsedMB) continue;
+    if (!best || thr > best.thr || (thr === best.thr && c.costPer1k < best.to.costPer1k)) best = { to: c, replicas, thr };
+  }
+  if (!best) return undefined;
+  // INFaaS: replicate unless its load-latency cost exceeds verticalRatio × the upgrade's.
+  const replicateCost = need * e.loadMs;
+  const upgradeCost = best.to.loadMs * best.replicas;
+  return replicateCost > cfg.verticalRatio * upgradeCost ? best : undefined;
+}
+
+/** A variant that still meets the accuracy and the tightest SLO of the samples `v` served. */
+function keepsPromise(c: CatalogueEntry, v: VariantSnapshot): boolean {
+  if (v.maxMinAccuracy !== undefined && c.accuracy < v.maxMinAccuracy) return false;
+  return v.minSloMs === undefined || p95At(c, 1) <= v.minSloMs / 2;
+}
+
+/** The cheapest variant of the architecture, cheaper than `e`, that keeps its promises and carries the demand on one replica. */
+function cheaperVariant(
+  e: CatalogueEntry, v: VariantSnapshot, demand: number, catalogue: Catalogue, cfg: ModelAutoscalerConfig,
+  held: ReadonlyMap<string, VariantSnapshot>,
+): CatalogueEntry | undefined {
+  if (v.minSloMs === undefined) return undefined; // served nothing this window: nothing to go by
+  for (const c of catalogue.byArchCost(e.arch)) {
+    if (c.costPer1k >= e.costPer1k) return undefined;
+    if (held.has(c.name) || !keepsPromise(c, v)) continue;
+    const thr = replicaThroughput(c, sloBatch(c, v.minSloMs / 2));
+    if (demand <= thr * cfg.targetUtilisation) return c;
+  }
+  return undefined;
+}

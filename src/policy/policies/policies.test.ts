@@ -1,0 +1,105 @@
+// Tests for the policy sets: registry, static-peak sizing, `ours` placement (spread, shed, siblings,
+// peak-hold), replica-only pools, and tick purity (the input state is never mutated).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { InfaasError } from '../../core/errors.ts';
+import { Catalogue } from '../catalogue.ts';
+import { makeVariant } from '../fixtures.ts';
+import { variantSnap, workerSnap } from '../policy-fixtures.ts';
+import type { ClusterSnapshot, PolicyContext, QueryClass, WorkerSnapshot } from '../scaling-policy.ts';
+import { getPolicy, POLICY_NAMES } from './index.ts';
+import { placeReplicas, type PlacementConfig } from './placement.ts';
+import { replicaOnlyPolicy } from './replica-only.ts';
+import { staticPeakPolicy } from './static-peak.ts';
+
+const UC = 'classification/fashion-mnist';
+// p50(b) = 0.8·p95·(0.5 + 0.5b): 'x.b' at batch 1 → 8 ms (125/s), cheaper sibling 'x.a' (same artifact)
+const a = makeVariant({ name: 'x.a', arch: 'x', p95: 10, maxBatch: 1, costPer1k: 1, accuracy: 90 });
+const b = makeVariant({ name: 'x.b', arch: 'x', p95: 10, maxBatch: 1, costPer1k: 2, accuracy: 90 });
+const cheap = makeVariant({ name: 'y.a', arch: 'y', p95: 2, maxBatch: 1, costPer1k: 0.1, accuracy: 70 });
+const cat = new Catalogue([a, b, cheap]);
+const mix: QueryClass[] = [
+  { name: 'relaxed', weight: 1, useCase: UC, minAccuracy: 60, latencyMs: 40 },
+  { name: 'strict', weight: 1, useCase: UC, minAccuracy: 85, latencyMs: 40 },
+];
+const ctx: PolicyContext = { catalogue: cat, workerClasses: [{ name: 'cpu-2', threads: 2, memoryMB: 2048, pricePerHour: 0.096 }], mix, peakQps: 1000 };
+const snap = (workers: WorkerSnapshot[]): ClusterSnapshot => ({ now: 0, catalogue: cat, workerClasses: ctx.workerClasses, workers, unplaced: [] });
+const place: PlacementConfig = { targetUtilisation: 0.5, holdTicks: 3, shedMargin: 1.3 };
+
+test('the registry knows the four policies and refuses others', () => {
+  for (const n of POLICY_NAMES) assert.equal(getPolicy(n).name, n);
+  assert.throws(() => getPolicy('magic'), (e: unknown) => e instanceof InfaasError && e.code === 'INVALID_ARGUMENT');
+});
+
+test('static-peak: the cheapest variant meeting every class, enough workers for the peak at 80%', () => {
+  const { state, workers } = staticPeakPolicy().init(ctx);
+  assert.equal(state.fixed.get(UC), 'x.a');
+  // 1000 qps / (2 replicas × 125/s × 0.8) = 5 workers
+  assert.equal(workers.length, 5);
+  assert.deepEqual(workers[0].variants, [{ variant: 'x.a', replicas: 2 }]);
+  assert.deepEqual(staticPeakPolicy().tick(snap([]), 0, state).actions, []);
+});
+
+test('placement spreads a family over free workers for its held peak, then sheds surplus holders', () => {
+  const holder = workerSnap('w1', { variants: [variantSnap('x.a', { replicas: 2, minSloMs: 40, stats: { arrivalQps: 500 } })] });
+  const empty = ['w2', 'w3', 'w4', 'w5'].map((id) => workerSnap(id));
+  // 500/s at 125/s per replica and 50% target = 8 replicas: 2 held, 6 more on 3 workers (2 threads each)
+  const r = placeReplicas(snap([holder, ...empty]), place, new Map());
+  const loads = r.actions.filter((x) => x.kind === 'load').map((x) => (x.kind === 'load' ? x.worker : ''));
+  assert.equal(loads.length, 3);
+  assert.equal(r.actions.filter((x) => x.kind === 'addReplica').length, 3);
+  assert.equal(r.threadsNeeded, 8);
+  assert.deepEqual(r.unplaced, []);
+  // demand falls to 50/s: the held peak keeps the replicas for holdTicks, then one holder goes per step
+  const spread = ['w1', 'w2', 'w3', 'w4'].map((id) => workerSnap(id, { variants: [variantSnap('x.a', { replicas: 2, minSloMs: 40, stats: { arrivalQps: 12.5 } })] }));
+  let hist = r.history;
+  for (let i = 0; i < 2; i++) {
+    const s = placeReplicas(snap(spread), place, hist);
+    assert.deepEqual(s.actions, [], `held at step ${i}`);
+    hist = s.history;
+  }
+  const shed = placeReplicas(snap(spread), place, hist);
+  assert.equal(shed.actions.filter((x) => x.kind === 'unload').length, 1);
+});
+
+test('placement moves a family onto its cheapest suitable variant and unloads the sibling', () => {
+  const w = workerSnap('w1', { variants: [variantSnap('x.b', { minSloMs: 40, stats: { arrivalQps: 10 } })] });
+  const r = placeReplicas(snap([w, workerSnap('w2')]), place, new Map());
+  assert.ok(r.actions.some((x) => x.kind === 'load' && x.variant === 'x.a'));
+  const both = workerSnap('w1', { variants: [variantSnap('x.b', { stats: { arrivalQps: 5 } }), variantSnap('x.a', { minSloMs: 40, stats: { arrivalQps: 5 } })] });
+  assert.deepEqual(placeReplicas(snap([both]), place, new Map()).actions, [{ kind: 'unload', worker: 'w1', variant: 'x.b' }]);
+});
+
+test('when no worker has threads left the family is reported unplaced', () => {
+  const full = workerSnap('w1', { variants: [variantSnap('x.a', { replicas: 2, minSloMs: 40, stats: { arrivalQps: 400 } })] });
+  const r = placeReplicas(snap([full]), place, new Map());
+  assert.deepEqual(r.unplaced, ['x.a']);
+});
+
+test('replica-only: a new worker of a pool gets that pool\'s variant; hot pools ask for workers', () => {
+  const p = replicaOnlyPolicy();
+  const init = p.init(ctx);
+  assert.equal(init.workers.length, 1);
+  const hot = workerSnap('w1', { utilisation: 0.95, variants: [variantSnap('x.a', { replicas: 2, stats: { arrivalQps: 200 } })] });
+  const r = p.tick(snap([hot]), 15_000, init.state);
+  const adds = r.actions.filter((x) => x.kind === 'addWorker').length;
+  assert.ok(adds >= 1);
+  assert.deepEqual(r.state.pending, Array(adds).fill('x.a'));
+  const r2 = p.tick(snap([hot, workerSnap('w2')]), 16_000, r.state);
+  assert.ok(r2.actions.some((x) => x.kind === 'load' && x.worker === 'w2' && x.variant === 'x.a'));
+  assert.equal(r2.state.pending.length, adds - 1);
+});
+
+test('ticks are pure: the same inputs give the same outputs and the input state is not changed', () => {
+  for (const n of POLICY_NAMES) {
+    const p = getPolicy(n);
+    const { state } = p.init(ctx);
+    const before = JSON.stringify(state, (_k, v) => (v instanceof Map ? [...v] : v));
+    const s = snap([workerSnap('w1', { utilisation: 0.9, variants: [variantSnap('x.a', { minSloMs: 40, stats: { arrivalQps: 300, queueLength: 50 } })] })]);
+    const r1 = p.tick(s, 5000, state);
+    const r2 = p.tick(s, 5000, state);
+    assert.deepEqual(r1.actions, r2.actions, n);
+    assert.equal(JSON.stringify(state, (_k, v) => (v instanceof Map ? [...v] : v)), before, n);
+  }
+});
