@@ -73,16 +73,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         onProgress,
       ),
   };
-  let reloading: Promise<void> = Promise.resolve();
   const registry = new Registry({
     store,
     repo,
     profiler,
     precomputed: (json, ctx) => variantsFromProfileFile(json, { ...ctx, workerClasses: config.workerClasses }),
-    onChange: () => {
-      reloading = reloading.then(async () => {
-        index = await ModelIndex.load(store);
-      });
+    onChange: (change) => {
+      index = index.with(change);
     },
   });
   const dispatcher = new Dispatcher({ index: () => index, workers: pool, view });
@@ -110,7 +107,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         await recorder.close();
         rmSync(socketDir, { recursive: true, force: true });
         await registry.idle().catch(() => undefined);
-        await reloading.catch(() => undefined);
         await store.close();
       })()),
   };

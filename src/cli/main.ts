@@ -6,15 +6,19 @@ import type { CliContext } from './cli-context.ts';
 import type { Command } from './command.ts';
 import { alternativesText } from './format.ts';
 import { modarchCommand } from './commands/modarch.ts';
+import { loadgenCommand } from './commands/loadgen.ts';
 import { modinfoCommand } from './commands/modinfo.ts';
+import { planCommand } from './commands/plan.ts';
 import { queryCommand } from './commands/query.ts';
 import { registerCommand } from './commands/register.ts';
 import { demoCommand, serveCommand } from './commands/serve.ts';
+import { simulateCommand } from './commands/simulate.ts';
 import { usecasesCommand } from './commands/usecases.ts';
 import { workersCommand } from './commands/workers.ts';
 
 export const COMMANDS: Command[] = [
   serveCommand, demoCommand, registerCommand, usecasesCommand, modarchCommand, modinfoCommand, queryCommand, workersCommand,
+  planCommand, loadgenCommand, simulateCommand,
 ];
 const ALIASES: Record<string, string> = { 'online-query': 'query' };
 

@@ -28,6 +28,10 @@ export class LiveClusterView implements ClusterView {
     return this.#slots.keys();
   }
 
+  loadedCount(): number {
+    return this.#slots.size;
+  }
+
   /** In-flight requests on a worker, over all its variants. */
   workerLoad(workerId: string): number {
     let n = 0;

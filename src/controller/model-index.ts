@@ -19,6 +19,16 @@ export class ModelIndex {
     this.catalogue = new Catalogue(variants);
   }
 
+  /** A new index with one registration applied (no store read; the catalogue is rebuilt). */
+  with(change: { useCase: UseCase; architecture: Architecture; variants: Variant[]; removed: string[] }): ModelIndex {
+    const useCases = new Map(this.useCases).set(change.useCase.id, change.useCase);
+    const archs = new Map(this.architectures).set(change.architecture.name, change.architecture);
+    const variants = new Map(this.variants);
+    for (const name of change.removed) variants.delete(name);
+    for (const v of change.variants) variants.set(v.name, v);
+    return new ModelIndex([...useCases.values()], [...archs.values()], [...variants.values()]);
+  }
+
   static empty(): ModelIndex {
     return new ModelIndex([], [], []);
   }

@@ -57,6 +57,16 @@ export interface RegisterRequest {
   labels?: string[];
 }
 
+/** What one committed registration changed, so the controller can update its index without re-reading the store. */
+export interface RegistryChange {
+  useCase: UseCase;
+  architecture: Architecture;
+  /** The artifact's variants now. */
+  variants: Variant[];
+  /** Names of the artifact's variants that were replaced. */
+  removed: string[];
+}
+
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export class Registry {
@@ -64,13 +74,13 @@ export class Registry {
   readonly #repo: ModelRepository;
   readonly #profiler: ProfilerRunner;
   readonly #precomputed: PrecomputedProfiles;
-  readonly #onChange: () => void;
+  readonly #onChange: (change: RegistryChange) => void;
   readonly #live = new Map<string, Registration>();
   #queue: Promise<void> = Promise.resolve();
   /** Guards against two registrations of one architecture racing between check and write. */
   readonly #pendingArch = new Set<string>();
 
-  constructor(opts: { store: MetadataStore; repo: ModelRepository; profiler: ProfilerRunner; precomputed: PrecomputedProfiles; onChange: () => void }) {
+  constructor(opts: { store: MetadataStore; repo: ModelRepository; profiler: ProfilerRunner; precomputed: PrecomputedProfiles; onChange: (change: RegistryChange) => void }) {
     this.#store = opts.store;
     this.#repo = opts.repo;
     this.#profiler = opts.profiler;
@@ -214,12 +224,18 @@ export class Registry {
     const arch: Architecture = prev
       ? { ...prev, description: description ?? prev.description, artifacts: [...prev.artifacts.filter((a) => a.id !== artifact.id), artifact] }
       : { name: artifact.arch, useCase: ucId, description, artifacts: [artifact], registeredAt: new Date().toISOString() };
-    for (const { key, value } of await this.#store.list<Variant>(keys.variantsPrefix)) {
-      if (value.artifactId === artifact.id) await this.#store.delete(key);
+    // Variant names start with their artifact id (variantName in core/types.ts), so a prefix finds them.
+    const removed: string[] = [];
+    for (const { key, value } of await this.#store.list<Variant>(keys.variant(`${artifact.id}.`))) {
+      if (value.artifactId !== artifact.id) continue;
+      await this.#store.delete(key);
+      removed.push(value.name);
     }
-    for (const v of variants) await this.#store.set(keys.variant(v.name), v);
+    await Promise.all(variants.map((v) => this.#store.set(keys.variant(v.name), v)));
     await this.#store.set(keys.architecture(arch.name), arch);
-    this.#onChange();
+    const useCase = await this.#store.get<UseCase>(keys.useCase(ucId));
+    if (!useCase) throw new InfaasError('INTERNAL', `use case ${ucId} vanished during registration`);
+    this.#onChange({ useCase, architecture: arch, variants, removed });
   }
 }
 

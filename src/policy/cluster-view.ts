@@ -32,6 +32,8 @@ export interface ClusterView {
    * instead of the whole catalogue to find loaded candidates.
    */
   loadedVariants(): Iterable<string>;
+  /** How many variants loadedVariants() yields; selection scans whichever of that set and the request's group is smaller. */
+  loadedCount(): number;
 }
 
 /** True for replica states that may take new requests. */
@@ -71,6 +73,7 @@ export function clusterViewOf(replicas: ReadonlyMap<string, readonly ReplicaView
   return {
     replicas: (variant) => replicas.get(variant),
     loadedVariants: () => loaded,
+    loadedCount: () => loaded.length,
   };
 }
 

@@ -92,13 +92,16 @@ export function selectVariant(req: SelectionRequest, catalogue: Catalogue, clust
   const what = arch !== undefined ? `architecture ${arch}` : `use case ${useCase}`;
   const goal = (): string => minAcc > 0 ? `reaches ${fmtAcc(minAcc)}% accuracy within ${fmtMs(slo)} ms` : `answers within ${fmtMs(slo)} ms`;
 
-  // Tier 1: serving replicas (a small set, so iterate it instead of the catalogue).
+  // Tier 1: serving replicas. Iterate the smaller of the loaded set and the request's group: usually the loaded
+  // set, but with thousands of models loaded an architecture's own few variants are far fewer.
   let best: CatalogueEntry | undefined;
   let bestPred = Infinity;
   let bestWorker = '';
-  for (const name of cluster.loadedVariants()) {
-    const e = catalogue.entry(name);
+  const candidates: Iterable<CatalogueEntry | string> = cluster.loadedCount() <= group.entries.length ? cluster.loadedVariants() : group.entries;
+  for (const c of candidates) {
+    const e = typeof c === 'string' ? catalogue.entry(c) : c;
     if (!e || (arch !== undefined ? e.arch !== arch : e.useCase !== useCase)) continue;
+    const name = e.name;
     if (e.maxBatch < batch || e.accuracy < minAcc || e.costPer1k > cap) continue;
     const r = bestServingReplica(cluster.replicas(name), now);
     if (!r) continue;

@@ -201,7 +201,8 @@ export async function profileArtifact(opts: ProfileOptions, onProgress: (p: Prof
             accuracy,
             loadMs: roundMs(median(m.loadMs)),
             latency,
-            memoryMB: Math.max(1, Math.ceil(m.memAt.get(maxBatch) ?? m.baseMiB)),
+            // Hundredths of a MiB with a 0.25 MiB floor: whole MiB made thousands of tiny models look 4-7x bigger.
+            memoryMB: Math.max(0.25, Math.ceil((m.memAt.get(maxBatch) ?? m.baseMiB) * 100) / 100),
             peakThroughput: Math.round(peakThroughput * 100) / 100,
             workerClass: wc.name,
             costPerHour: wc.pricePerHour,

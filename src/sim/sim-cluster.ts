@@ -209,6 +209,7 @@ export const ROUTE_CHOICES = 3;
 export function samplingView(holders: Holders, rng: () => number, now: () => number): ClusterView {
   return {
     loadedVariants: () => holders.loadedVariants(),
+    loadedCount: () => holders.loadedVariants().length,
     replicas(variant) {
       const a = holders.list(variant);
       if (!a || a.length === 0) return undefined;
