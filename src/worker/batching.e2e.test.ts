@@ -68,10 +68,10 @@ test('an impossible deadline is rejected early with DEADLINE_EXCEEDED while the 
   assert.equal(doomed.status, 'rejected');
   const e = (doomed as PromiseRejectedResult).reason as InfaasError;
   assert.equal(e.code, 'DEADLINE_EXCEEDED');
-  assert.match(e.message, /deadline exceeded: the request needed ~1 ms on m1\.v but only 0(\.\d)? ms of its SLO remained/);
+  assert.match(e.message, /deadline exceeded: the request needed ~1 ms on m1\.v but only \d+(\.\d+)? ms of its SLO remained/);
   assert.deepEqual({ neededMs: e.details?.neededMs, variant: e.details?.variant }, { neededMs: 1, variant: 'm1.v' });
   assert.equal(late.status === 'rejected' && codeOf(late.reason), 'DEADLINE_EXCEEDED');
-  assert.match((late as PromiseRejectedResult).reason.message, /SLO had already run out 3(\.\d)? ms before/);
+  assert.match((late as PromiseRejectedResult).reason.message, /SLO had already run out \d+(\.\d+)? ms before/);
   // The worker keeps serving, with and without deadlines.
   assertClose((await client.infer(spec, { shape: [1, 4], data: x }, { budgetMs: 1000 })).outputs.y.data, expectedOutput(m1, x));
   const st = await client.status();
