@@ -3,6 +3,7 @@
 // exact-variant queries. Prints median and p99 per call (µs). Run: npx tsx bench/selection.ts
 // Goal: median ≤ 20 µs per selectVariant call.
 
+import { mulberry32 } from '../src/core/random.ts';
 import type { BatchLatency, Variant } from '../src/core/types.ts';
 import { Catalogue } from '../src/policy/catalogue.ts';
 import { chooseWorker, type WorkerView } from '../src/policy/choose-worker.ts';
@@ -55,17 +56,8 @@ function buildVariants(): Variant[] {
   return out;
 }
 
-/** Seeded PRNG (mulberry32): the bench is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG: the bench is reproducible. */
+const rng = mulberry32;
 
 const variants = buildVariants();
 const t0 = process.hrtime.bigint();

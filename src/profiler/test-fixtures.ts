@@ -1,6 +1,7 @@
 // Test fixtures for the profiler: a tiny linear ONNX classifier (Flatten → MatMul → Softmax) built with onnx-proto,
 // a matching deterministic validation set, and the hand-computed accuracy the profiler must report on it.
 
+import { mulberry32 } from '../core/random.ts';
 import onnxProto from 'onnx-proto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,17 +30,8 @@ export interface TinyModel {
   classes: number;
 }
 
-/** A small seeded generator (mulberry32) so fixtures are reproducible. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded generator so fixtures are reproducible. */
+export const seeded = mulberry32;
 
 /** input [N, ...inputShape] → Flatten → MatMul(features x classes constant) → Softmax → 'probs' [N, classes]. */
 export function buildTinyModel(o: TinyModelOptions = {}): TinyModel {

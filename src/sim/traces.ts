@@ -1,6 +1,7 @@
 // Workload traces (query rate over time) and a seeded non-homogeneous Poisson arrival generator.
 // Shared by the simulator and by `infaas loadgen`; pure apart from the random source passed in.
 
+import { mulberry32 } from '../core/random.ts';
 import { invalid } from '../core/errors.ts';
 
 export type TraceName = 'steady-low' | 'steady-high' | 'flux' | 'bursty' | 'diurnal';
@@ -28,17 +29,7 @@ export interface TraceOptions {
 export const DEFAULT_TRACE_DURATION_S = 300;
 export const DEFAULT_TRACE_PEAK_QPS = 200;
 
-/** Seeded 32-bit PRNG (mulberry32): returns floats in [0, 1). Same seed, same sequence. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** A deterministic hash of an integer to [0, 1): used to make the shape of a trace fixed per name. */
 function hash01(i: number, salt: number): number {

@@ -1,5 +1,7 @@
 // A small seeded pseudo-random source (mulberry32) so that data splits, initialisation and shuffling are reproducible.
 
+import { mulberry32 } from '../core/random.ts';
+
 export interface Rng {
   /** Uniform in [0, 1). */
   next(): number;
@@ -10,15 +12,8 @@ export interface Rng {
 }
 
 export function createRng(seed: number): Rng {
-  let a = seed >>> 0;
   let spare: number | undefined;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     int: (n) => Math.floor(next() * n),

@@ -1,0 +1,14 @@
+// The one seeded pseudo-random source of the project (mulberry32): policies, the simulator, traces, fixtures,
+// benchmarks and training take a generator from here, so every run is reproducible from its seed.
+
+/** Seeded 32-bit PRNG (mulberry32): floats in [0, 1). Same seed, same sequence. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
