@@ -4,7 +4,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadConfig, type InfaasConfig } from '../config/config.ts';
+import { loadConfig, type AutoscalePolicyName, type InfaasConfig } from '../config/config.ts';
 import { EmbeddedStore } from '../metadata/embedded/log-store.ts';
 import { LocalRepository } from '../repository/local/local-repository.ts';
 import { LocalProvisioner } from '../provisioner/local/local-provisioner.ts';
@@ -13,6 +13,7 @@ import { ModelIndex } from '../controller/model-index.ts';
 import { Registry, type ProfilerRunner } from '../controller/registry.ts';
 import { Dispatcher } from '../controller/dispatcher.ts';
 import { LiveClusterView } from '../controller/live-cluster-view.ts';
+import { AutoscalerLoop, livePolicy } from '../controller/autoscaler-loop.ts';
 import { WorkerStateRecorder } from '../controller/worker-state-recorder.ts';
 import { InfaasApi } from '../api/facade.ts';
 import { buildRestServer } from '../frontends/rest/rest-server.ts';
@@ -29,6 +30,8 @@ export interface ServerOptions {
   config?: Partial<InfaasConfig>;
   /** Print progress and example queries (the CLI); tests pass false. */
   verbose?: boolean;
+  /** `--autoscale POLICY`: overrides config autoscaling.policy. */
+  autoscale?: AutoscalePolicyName;
 }
 
 export interface RunningServer {
@@ -36,13 +39,18 @@ export interface RunningServer {
   api: InfaasApi;
   registry: Registry;
   config: InfaasConfig;
+  /** The live autoscaling loop, when autoscaling.policy is not 'off'. */
+  autoscaler?: AutoscalerLoop;
   close(): Promise<void>;
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir ?? '.infaas');
   mkdirSync(dataDir, { recursive: true });
-  const config = loadConfig(dataDir, { ...opts.config, port: opts.port ?? opts.config?.port, host: opts.host ?? opts.config?.host });
+  const autoscaling = opts.autoscale ? { ...opts.config?.autoscaling, policy: opts.autoscale } : opts.config?.autoscaling;
+  const config = loadConfig(dataDir, {
+    ...opts.config, port: opts.port ?? opts.config?.port, host: opts.host ?? opts.config?.host, ...(autoscaling ? { autoscaling: autoscaling as InfaasConfig['autoscaling'] } : {}),
+  });
   const log = opts.verbose ? (s: string) => process.stderr.write(`${s}\n`) : () => undefined;
 
   const store = await EmbeddedStore.open(dataDir);
@@ -65,6 +73,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const workerClass = config.workerClasses.find((c) => c.name === config.initialWorkers.workerClass)!;
   await pool.start({ workerClass, count: config.initialWorkers.count });
+  let autoscaler: AutoscalerLoop | undefined;
+  if (config.autoscaling.policy !== 'off') {
+    autoscaler = new AutoscalerLoop({
+      policy: livePolicy(config.autoscaling, workerClass.name), pool, index: () => index, workerClasses: config.workerClasses,
+      minWorkers: config.initialWorkers.count, maxWorkers: config.autoscaling.maxWorkers,
+      log: { info: log, warn: (m) => process.stderr.write(`[autoscaler] ${m}\n`), error: (m) => process.stderr.write(`[autoscaler] ERROR ${m}\n`) },
+    });
+    autoscaler.start();
+    log(`autoscaling with policy ${config.autoscaling.policy} (at most ${config.autoscaling.maxWorkers} workers)`);
+  }
 
   const profiler: ProfilerRunner = {
     profile: (job, onProgress) =>
@@ -99,9 +117,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     api,
     registry,
     config,
+    ...(autoscaler ? { autoscaler } : {}),
     close: () =>
       (closing ??= (async () => {
         await app.close();
+        await autoscaler?.close();
         await pool.close();
         await provisioner.shutdown();
         await recorder.close();

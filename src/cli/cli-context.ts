@@ -6,6 +6,8 @@ export interface ServerOptions {
   host?: string;
   dataDir?: string;
   demo: boolean;
+  /** Live autoscaling policy (`--autoscale`); absent: the config's (default off). */
+  autoscale?: 'off' | 'ours' | 'infaas';
 }
 
 export interface CliContext {

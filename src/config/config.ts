@@ -30,6 +30,20 @@ export interface InfaasConfig {
   maxModelBytes: number;
   /** Per-request timeout for a worker call, ms (a hung worker never hangs a client). */
   workerTimeoutMs: number;
+  /** The live autoscaling loop (src/controller/autoscaler-loop.ts); off unless asked for. */
+  autoscaling: AutoscalingConfig;
+}
+
+export type AutoscalePolicyName = 'off' | 'ours' | 'infaas';
+export const AUTOSCALE_POLICIES: readonly AutoscalePolicyName[] = ['off', 'ours', 'infaas'];
+
+export interface AutoscalingConfig {
+  /** Which scaling policy (src/policy/policies) drives the live cluster; 'off' = none (the default). */
+  policy: AutoscalePolicyName;
+  /** Most workers (of the initial worker class) the loop may run; at least initialWorkers.count. */
+  maxWorkers: number;
+  /** 'ours' only: unload a variant after this long without a request (scale to zero); default the policy's 30 s. */
+  idleUnloadMs?: number;
 }
 
 export function defaultConfig(dataDir: string): InfaasConfig {
@@ -48,6 +62,7 @@ export function defaultConfig(dataDir: string): InfaasConfig {
     maxBodyBytes: 16 * 1024 * 1024,
     maxModelBytes: 256 * 1024 * 1024,
     workerTimeoutMs: 30_000,
+    autoscaling: { policy: 'off', maxWorkers: 4 },
   };
 }
 
@@ -71,6 +86,8 @@ export function loadConfig(dataDir: string, overrides: Partial<InfaasConfig> = {
     }
   }
   const merged: InfaasConfig = { ...base, ...fromFile, ...stripUndefined(overrides), dataDir };
+  // autoscaling merges field by field, so `{"autoscaling": {"policy": "ours"}}` keeps the default maxWorkers
+  merged.autoscaling = { ...base.autoscaling, ...fromFile.autoscaling, ...stripUndefined(overrides.autoscaling ?? {}) };
   validateConfig(merged);
   return merged;
 }
@@ -90,4 +107,10 @@ export function validateConfig(c: InfaasConfig): void {
   if (!g.threads.length || !g.maxBatch.length || !g.optLevels.length) throw invalid('config: profiling grid must not be empty');
   if (g.maxBatch.some((b) => !Number.isInteger(b) || b < 1)) throw invalid('config: profiling maxBatch values must be positive integers');
   if (g.optLevels.some((o) => o !== 'basic' && o !== 'all')) throw invalid('config: optLevels are "basic" or "all"');
+  const a = c.autoscaling;
+  if (!a || !AUTOSCALE_POLICIES.includes(a.policy)) throw invalid(`config: autoscaling.policy must be one of ${AUTOSCALE_POLICIES.join(', ')}, got ${JSON.stringify(a?.policy)}`);
+  if (!Number.isInteger(a.maxWorkers) || a.maxWorkers < Math.max(1, c.initialWorkers.count)) {
+    throw invalid(`config: autoscaling.maxWorkers must be an integer >= initialWorkers.count (${c.initialWorkers.count}), got ${a.maxWorkers}`);
+  }
+  if (a.idleUnloadMs !== undefined && !(a.idleUnloadMs > 0)) throw invalid(`config: autoscaling.idleUnloadMs must be > 0, got ${a.idleUnloadMs}`);
 }

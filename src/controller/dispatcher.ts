@@ -167,7 +167,8 @@ function toSelectionRequest(spec: QuerySpec, batch: number): SelectionRequest {
 
 const specCache = new WeakMap<Variant, VariantSpec>();
 
-function specOf(v: Variant, arch: Architecture): VariantSpec {
+/** What a worker needs to load and run a variant (cached per variant object). */
+export function specOf(v: Variant, arch: Architecture): VariantSpec {
   let s = specCache.get(v);
   if (!s) {
     const artifact = arch.artifacts.find((a) => a.id === v.artifactId);

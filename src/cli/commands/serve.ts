@@ -1,6 +1,7 @@
 // `infaas serve` and `infaas demo`: start the embedded server (controller + local workers) in this process.
 
 import { resolve } from 'node:path';
+import { usageError } from '../cli-error.ts';
 import { numberFlag, str, type CommandSpec, type ParsedArgs } from '../args.ts';
 import type { CliContext, ServerOptions } from '../cli-context.ts';
 import type { Command } from '../command.ts';
@@ -9,17 +10,25 @@ const common: CommandSpec['options'] = {
   port: { type: 'string', short: 'p', valueName: 'N', description: 'TCP port to listen on (default 8080; 0 picks a free one)' },
   host: { type: 'string', valueName: 'H', description: 'address to bind (default 127.0.0.1)' },
   'data-dir': { type: 'string', valueName: 'DIR', description: 'where models, profiles and metadata live (default ./.infaas)' },
+  autoscale: { type: 'string', valueName: 'POLICY', description: 'run a scaling policy live: off, ours or infaas (default off, or the config file\'s autoscaling.policy)' },
 };
+
+const AUTOSCALE = ['off', 'ours', 'infaas'] as const;
 
 /** The runServer options from parsed serve/demo flags. */
 export function serverOptions(args: ParsedArgs, demo: boolean, command: string): ServerOptions {
   const port = numberFlag('port', str(args, 'port'), { integer: true, min: 0, max: 65535 }, command);
   const host = str(args, 'host');
+  const autoscale = str(args, 'autoscale');
+  if (autoscale !== undefined && !(AUTOSCALE as readonly string[]).includes(autoscale)) {
+    throw usageError(`--autoscale must be one of ${AUTOSCALE.join(', ')}, got "${autoscale}"`, command);
+  }
   return {
     demo,
     dataDir: resolve(str(args, 'data-dir') ?? '.infaas'),
     ...(port !== undefined ? { port } : {}),
     ...(host !== undefined ? { host } : {}),
+    ...(autoscale !== undefined ? { autoscale: autoscale as (typeof AUTOSCALE)[number] } : {}),
   };
 }
 
@@ -32,8 +41,8 @@ export const serveCommand: Command = {
   spec: {
     name: 'serve',
     summary: 'Start the INFaaS server (REST API, controller and local workers) in the foreground.',
-    usage: 'serve [--port N] [--host H] [--data-dir DIR]',
-    examples: ['infaas serve', 'infaas serve --port 9000 --data-dir /var/lib/infaas'],
+    usage: 'serve [--port N] [--host H] [--data-dir DIR] [--autoscale POLICY]',
+    examples: ['infaas serve', 'infaas serve --autoscale ours', 'infaas serve --port 9000 --data-dir /var/lib/infaas'],
     options: common,
     positionals: { min: 0, max: 0 },
     client: false,
@@ -45,7 +54,7 @@ export const demoCommand: Command = {
   spec: {
     name: 'demo',
     summary: 'Start the server with the bundled model zoo registered, ready to query.',
-    usage: 'demo [--port N] [--host H] [--data-dir DIR]',
+    usage: 'demo [--port N] [--host H] [--data-dir DIR] [--autoscale POLICY]',
     examples: ['infaas demo', 'infaas query -i examples/fashion-mnist/ankle-boot.png -t classification -D fashion-mnist -A 85 -l 5'],
     options: common,
     positionals: { min: 0, max: 0 },

@@ -1,0 +1,249 @@
+// The live autoscaling loop: action application against a fake pool (skips, limits, failures, no overlap),
+// and end to end with a real server, real worker processes and the real 'ours' policy (scale to zero).
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Architecture, ReplicaStatus, WorkerClass, WorkerStatus } from '../core/types.ts';
+import { makeVariant } from '../policy/fixtures.ts';
+import type { ScalingAction, ScalingPolicy } from '../policy/scaling-policy.ts';
+import { AutoscalerLoop, toClusterSnapshot, type ScalablePool } from './autoscaler-loop.ts';
+import { ModelIndex } from './model-index.ts';
+import type { VariantSpec, WorkerClient } from './worker-client.ts';
+import { startServer } from '../bin/server.ts';
+import { ZOO_DIR, readZooManifest } from '../bin/register-zoo.ts';
+import { loadConfig } from '../config/config.ts';
+import { parseCommand } from '../cli/args.ts';
+import { serveCommand, serverOptions } from '../cli/commands/serve.ts';
+
+const CLS: WorkerClass = { name: 'cpu-2', threads: 2, memoryMB: 2048, pricePerHour: 0.096 };
+const V = makeVariant({ name: 'a.t1.b8.all', arch: 'a', memoryMB: 10 });
+const ARCH = { name: 'a', useCase: V.useCase, artifacts: [{ id: 'a.fp32', arch: 'a', key: 'a/a.fp32.onnx' }], registeredAt: '' } as unknown as Architecture;
+const INDEX = ModelIndex.empty().with({
+  useCase: { id: V.useCase, task: 'classification', dataset: 'fashion-mnist', inputShape: [1, 28, 28] }, architecture: ARCH, variants: [V], removed: [],
+});
+
+function replica(variant: string, s: Partial<ReplicaStatus> = {}): ReplicaStatus {
+  return { variant, state: 'active', queued: 0, lastUsedAt: 0, memoryMB: 10, ...s };
+}
+
+class FakePool implements ScalablePool {
+  statuses: WorkerStatus[] = [];
+  calls: string[] = [];
+  loadGate?: Promise<void>;
+  failLoad = false;
+  #n = 0;
+
+  worker(replicas: ReplicaStatus[] = [], memoryUsedMB = 0): WorkerStatus {
+    const s: WorkerStatus = { id: `w${++this.#n}`, workerClass: CLS.name, address: '', startedAt: 0, updatedAt: 0, memoryBudgetMB: CLS.memoryMB, memoryUsedMB, replicas };
+    this.statuses.push(s);
+    return s;
+  }
+
+  snapshot(): WorkerStatus[] {
+    return this.statuses;
+  }
+
+  get(id: string): WorkerClient | undefined {
+    if (!this.statuses.some((s) => s.id === id)) return undefined;
+    const calls = this.calls;
+    return {
+      id, address: '', closed: new Promise(() => undefined), close: () => undefined,
+      infer: () => Promise.reject(new Error('not used')),
+      status: () => Promise.reject(new Error('not used')),
+      load: async (spec: VariantSpec) => {
+        calls.push(`load ${id} ${spec.name} ${spec.artifactKey}`);
+        await this.loadGate;
+        if (this.failLoad) throw new Error('boom');
+        return { loadMs: 1, alreadyLoaded: false };
+      },
+      unload: async (variant: string) => {
+        calls.push(`unload ${id} ${variant}`);
+        return true;
+      },
+    };
+  }
+
+  async add(c: WorkerClass): Promise<unknown> {
+    this.calls.push(`add ${c.name}`);
+    return this.worker();
+  }
+
+  async remove(id: string): Promise<void> {
+    this.calls.push(`remove ${id}`);
+    this.statuses = this.statuses.filter((s) => s.id !== id);
+  }
+}
+
+/** A policy that returns the scripted actions, one list per tick (or throws for an Error entry). */
+function scripted(script: Array<ScalingAction[] | Error>): ScalingPolicy<unknown> & { ticks: number } {
+  const p = {
+    name: 'scripted', description: '', tickMs: 10, ticks: 0,
+    init: () => ({ state: 0, workers: [] }),
+    tick: (_s: unknown, _now: number, state: unknown) => {
+      const next = script[p.ticks++] ?? [];
+      if (next instanceof Error) throw next;
+      return { actions: next, state: (state as number) + 1 };
+    },
+    route: () => { throw new Error('not used'); },
+  };
+  return p;
+}
+
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+function loopOf(pool: FakePool, policy: ScalingPolicy<unknown>, limits = { minWorkers: 1, maxWorkers: 2 }): AutoscalerLoop {
+  return new AutoscalerLoop({ policy, pool, index: () => INDEX, workerClasses: [CLS], ...limits, log: quiet, now: () => 1000 });
+}
+
+describe('AutoscalerLoop action application (fake pool)', () => {
+  it('applies loads, unloads and worker changes; skips what no longer makes sense', async () => {
+    const pool = new FakePool();
+    pool.worker([replica(V.name)]);
+    const w2 = pool.worker([], 2040);
+    const loop = loopOf(pool, scripted([[
+      { kind: 'load', worker: 'w1', variant: V.name }, // already held: skipped
+      { kind: 'load', worker: 'w9', variant: V.name }, // unknown worker: skipped
+      { kind: 'load', worker: 'w2', variant: 'nope' }, // unknown variant: skipped
+      { kind: 'addReplica', worker: 'w2', variant: V.name }, // no memory left on w2: skipped
+      { kind: 'setHealth', worker: 'w1', variant: V.name, state: 'overloaded' }, // not applied live
+      { kind: 'unload', worker: 'w2', variant: V.name }, // not held: skipped
+      { kind: 'removeReplica', worker: 'w1', variant: V.name }, // = unload of its one replica
+      { kind: 'addWorker', workerClass: 'cpu-2' }, // 2 workers = max: skipped
+      { kind: 'addWorker', workerClass: 'gpu' }, // unknown class: skipped
+    ]]));
+    await loop.tickOnce();
+    assert.deepEqual(pool.calls, [`unload w1 ${V.name}`]);
+    assert.equal(loop.stats().applied, 1);
+    assert.equal(loop.stats().skipped, 8);
+
+    w2.memoryUsedMB = 0;
+    const loop2 = loopOf(pool, scripted([[
+      { kind: 'load', worker: 'w2', variant: V.name },
+      { kind: 'removeWorker', worker: 'w1' },
+      { kind: 'removeWorker', worker: 'w2' }, // would leave no worker: skipped
+      { kind: 'addWorker', workerClass: 'cpu-2' },
+    ]]));
+    await loop2.tickOnce();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(pool.calls.slice(1), [`load w2 ${V.name} a/a.fp32.onnx`, 'remove w1', 'add cpu-2']);
+    assert.deepEqual(pool.statuses.map((s) => s.id), ['w2', 'w3']);
+    assert.deepEqual(loop2.stats().recent, [`load w2 ${V.name}`, 'removeWorker w1', 'addWorker cpu-2']);
+  });
+
+  it('survives a throwing policy and failing actions, and never runs two ticks at once', async () => {
+    const pool = new FakePool();
+    pool.worker();
+    const policy = scripted([
+      new Error('policy bug'),
+      [{ kind: 'load', worker: 'w1', variant: V.name }, { kind: 'unload', worker: 'w1', variant: V.name }],
+      [{ kind: 'load', worker: 'w1', variant: V.name }],
+    ]);
+    const loop = loopOf(pool, policy);
+    await loop.tickOnce();
+    assert.equal(loop.stats().errors, 1);
+
+    pool.failLoad = true;
+    await loop.tickOnce(); // the load fails; the unload is skipped (not held) but still considered
+    assert.equal(loop.stats().failed, 1);
+    assert.equal(loop.stats().skipped, 1);
+
+    pool.failLoad = false;
+    let open!: () => void;
+    pool.loadGate = new Promise((r) => (open = r));
+    const a = loop.tickOnce();
+    const b = loop.tickOnce();
+    assert.equal(a, b, 'a second tick while one runs joins it');
+    open();
+    await a;
+    assert.equal(policy.ticks, 3);
+    assert.equal(loop.stats().applied, 1);
+    await loop.close();
+  });
+
+  it('builds the snapshot from statuses: replicas, loading, stats and utilisation', () => {
+    const stats = { arrivalQps: 100, completedQps: 100, queueLength: 2, avgBatch: 4, avgMs: 10, p50Ms: 9, p95Ms: 12, e2eP95Ms: 20, replicas: 1 };
+    const s: WorkerStatus = {
+      id: 'w1', workerClass: 'cpu-2', address: '', startedAt: 5, updatedAt: 0, memoryBudgetMB: 2048, memoryUsedMB: 20,
+      replicas: [
+        replica(V.name, { lastUsedAt: 7, stats: { ...stats, e2eP50Ms: 0, arrivalRps: 0, completedRps: 0, outstanding: 0, runs: 0, rejected: 0, profileP50Ms: 0, profileP95Ms: 0, windowMs: 1000 } }),
+        replica('b', { state: 'loading' }),
+        replica('c', { state: 'inactive' }),
+      ],
+    };
+    const snap = toClusterSnapshot([s], [], INDEX.catalogue, [CLS], 42);
+    const w = snap.workers[0];
+    assert.equal(w.phase, 'ready');
+    assert.equal(w.threads, 2);
+    assert.equal(w.utilisation, (25 * 0.01 * 1) / 2); // 25 batches/s × 10 ms × 1 thread over 2 threads
+    assert.deepEqual(w.variants.map((v) => [v.variant, v.replicas, v.loading, v.state]), [[V.name, 1, 0, 'active'], ['b', 0, 1, 'loading']]);
+    assert.deepEqual(w.variants[0].stats, stats);
+    assert.equal(w.variants[0].lastUsedAt, 7);
+  });
+});
+
+describe('autoscaling config and --autoscale', () => {
+  it('defaults to off with 4 workers, merges partial settings and validates', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'infaas-cfg-'));
+    try {
+      assert.deepEqual(loadConfig(dir).autoscaling, { policy: 'off', maxWorkers: 4 });
+      assert.deepEqual(loadConfig(dir, { autoscaling: { policy: 'ours' } as never }).autoscaling, { policy: 'ours', maxWorkers: 4 });
+      assert.throws(() => loadConfig(dir, { autoscaling: { policy: 'magic', maxWorkers: 4 } as never }), /autoscaling.policy must be one of off, ours, infaas/);
+      assert.throws(() => loadConfig(dir, { autoscaling: { policy: 'ours', maxWorkers: 0 } }), /maxWorkers must be an integer >= initialWorkers.count/);
+      assert.throws(() => loadConfig(dir, { autoscaling: { policy: 'ours', maxWorkers: 2, idleUnloadMs: -1 } }), /idleUnloadMs must be > 0/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('serve --autoscale passes the policy on and refuses unknown ones', () => {
+    const opts = serverOptions(parseCommand(serveCommand.spec, ['--autoscale', 'infaas', '--data-dir', '/tmp/x']), false, 'serve');
+    assert.deepEqual(opts, { demo: false, dataDir: '/tmp/x', autoscale: 'infaas' });
+    assert.throws(() => serverOptions(parseCommand(serveCommand.spec, ['--autoscale', 'magic']), false, 'serve'), /--autoscale must be one of off, ours, infaas, got "magic"/);
+  });
+});
+
+describe('AutoscalerLoop live (real server, worker processes and the ours policy)', () => {
+  it('unloads a loaded variant that stays idle (scale to zero)', { timeout: 120_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'infaas-autoscale-'));
+    const server = await startServer({
+      dataDir, demo: false, autoscale: 'ours',
+      config: { port: 0, profiling: { threads: [1], maxBatch: [1, 8], optLevels: ['all'], runs: 3, warmup: 1 }, autoscaling: { policy: 'off', maxWorkers: 2, idleUnloadMs: 1500 } },
+    });
+    try {
+      assert.ok(server.autoscaler, 'the loop runs with --autoscale ours');
+      const uc = readZooManifest().useCases.find((u) => u.dataset === 'fashion-mnist')!;
+      const file = (rel: string) => new Blob([new Uint8Array(readFileSync(join(ZOO_DIR, rel)))]);
+      const f = new FormData();
+      for (const [k, v] of Object.entries({ task: 'classification', dataset: 'fashion-mnist', arch: 'fmnist-linear' })) f.append(k, v);
+      f.append('model', file(uc.architectures.find((a) => a.name === 'fmnist-linear')!.artifacts.find((x) => x.precision === 'fp32')!.file), 'model');
+      f.append('validation', file(uc.validation), 'validation');
+      let reg: any = ((await (await fetch(`${server.url}/v1/models`, { method: 'POST', body: f })).json()) as any).registration;
+      while (reg.state === 'PROFILING') {
+        await new Promise((r) => setTimeout(r, 50));
+        reg = ((await (await fetch(`${server.url}/v1/registrations/${reg.id}`)).json()) as any).registration;
+      }
+      assert.equal(reg.state, 'SUCCEEDED', reg.error);
+      const variant: string = reg.variants[0].name;
+
+      const loaded: any = await (await fetch(`${server.url}/v1/variants/${variant}/load`, { method: 'POST' })).json();
+      assert.equal(loaded.variant, variant, JSON.stringify(loaded));
+      const held = async () => {
+        const ws: any = await (await fetch(`${server.url}/v1/workers`)).json();
+        return ws.workers.some((w: WorkerStatus) => w.replicas.some((r) => r.variant === variant && r.state !== 'inactive'));
+      };
+      assert.ok(await held(), 'held right after the load');
+
+      const deadline = Date.now() + 60_000;
+      while ((await held()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      assert.ok(!(await held()), 'the idle variant was unloaded');
+      assert.ok(server.autoscaler!.stats().recent.includes(`unload ${loaded.worker} ${variant}`), JSON.stringify(server.autoscaler!.stats()));
+      assert.equal(server.autoscaler!.stats().errors, 0);
+    } finally {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

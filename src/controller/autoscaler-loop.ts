@@ -1,0 +1,263 @@
+// The live autoscaling loop: every policy tick, turns the worker pool's cached statuses into the policies'
+// ClusterSnapshot, calls the pure ScalingPolicy (src/policy/policies) and applies its actions to the real
+// workers (load/unload through the worker clients, add/remove workers through the pool), the way the
+// simulator (src/sim/simulator.ts) applies them to simulated ones. Opt-in: config `autoscaling.policy`.
+
+import type { ReplicaStatus, WorkerClass, WorkerStatus } from '../core/types.ts';
+import type { AutoscalingConfig } from '../config/config.ts';
+import type { Catalogue } from '../policy/catalogue.ts';
+import { infaasPolicy } from '../policy/policies/infaas.ts';
+import { OURS_MODELS, oursPolicy } from '../policy/policies/ours.ts';
+import type { ClusterSnapshot, ScalingAction, ScalingPolicy, VariantSnapshot, WindowStats, WorkerSnapshot } from '../policy/scaling-policy.ts';
+import { specOf } from './dispatcher.ts';
+import type { ModelIndex } from './model-index.ts';
+import type { PoolLogger } from './worker-pool.ts';
+import type { WorkerClient } from './worker-client.ts';
+
+/** What the loop needs from the worker pool (WorkerPool implements it). */
+export interface ScalablePool {
+  /** Latest cached status of every connected worker. */
+  snapshot(): WorkerStatus[];
+  get(id: string): WorkerClient | undefined;
+  /** Starts one more worker; resolves once it is connected. */
+  add(workerClass: WorkerClass): Promise<unknown>;
+  /** Stops a worker on purpose (queued requests finish first). */
+  remove(id: string): Promise<void>;
+}
+
+export interface AutoscalerLoopOptions {
+  policy: ScalingPolicy<unknown>;
+  pool: ScalablePool;
+  /** The current model index (its catalogue and variants); read at every tick. */
+  index: () => ModelIndex;
+  workerClasses: readonly WorkerClass[];
+  /** Never fewer workers than this (and never fewer than one), never more than maxWorkers (starting ones count). */
+  minWorkers: number;
+  maxWorkers: number;
+  /** Tick period, ms (default: the policy's tickMs). */
+  tickMs?: number;
+  /** Wall clock, ms since epoch: the clock of the workers' lastUsedAt (default Date.now). */
+  now?: () => number;
+  log?: PoolLogger;
+}
+
+export interface AutoscalerStats {
+  ticks: number;
+  /** Actions carried out / skipped because they no longer made sense / that failed. */
+  applied: number;
+  skipped: number;
+  failed: number;
+  /** Ticks that threw (policy or snapshot); the loop goes on. */
+  errors: number;
+  /** The last actions applied, newest last (at most 50), e.g. "unload w1 fmnist-linear.t1.b8.all". */
+  recent: string[];
+}
+
+const ZERO_STATS: WindowStats = { arrivalQps: 0, completedQps: 0, queueLength: 0, avgBatch: 0, avgMs: 0, p50Ms: 0, p95Ms: 0, e2eP95Ms: 0, replicas: 0 };
+
+const defaultLog: PoolLogger = {
+  info: () => undefined,
+  warn: (m) => process.stderr.write(`[autoscaler] ${m}\n`),
+  error: (m) => process.stderr.write(`[autoscaler] ERROR ${m}\n`),
+};
+
+/** The live policy for a config: 'ours' or 'infaas' on the initial worker class, within maxWorkers. */
+export function livePolicy(cfg: AutoscalingConfig, workerClass: string): ScalingPolicy<unknown> {
+  switch (cfg.policy) {
+    case 'ours': {
+      const models = cfg.idleUnloadMs !== undefined ? { ...OURS_MODELS, idleUnloadMs: cfg.idleUnloadMs } : OURS_MODELS;
+      return oursPolicy({ workerClass, maxWorkers: cfg.maxWorkers, models }) as unknown as ScalingPolicy<unknown>;
+    }
+    case 'infaas':
+      return infaasPolicy(workerClass, cfg.maxWorkers) as unknown as ScalingPolicy<unknown>;
+    case 'off':
+      throw new Error('autoscaling is off: no policy to build');
+  }
+}
+
+/**
+ * The snapshot the policies see, from worker statuses. Every connected worker is `ready`; `starting` workers
+ * (asked for, not yet connected) appear without variants. Utilisation is estimated from the monitor's window:
+ * Σ batches/s × mean batch ms × threads of the variant, over the worker's threads. `unplaced` is always empty
+ * (the dispatcher does not report variants it could not place yet).
+ */
+export function toClusterSnapshot(
+  statuses: readonly WorkerStatus[], starting: readonly WorkerSnapshot[], catalogue: Catalogue, classes: readonly WorkerClass[], now: number,
+): ClusterSnapshot {
+  const workers: WorkerSnapshot[] = statuses.map((s) => {
+    const threads = classes.find((c) => c.name === s.workerClass)?.threads ?? 1;
+    let busy = 0;
+    const variants: VariantSnapshot[] = [];
+    for (const r of s.replicas) {
+      if (r.state === 'inactive') continue;
+      const vThreads = catalogue.entry(r.variant)?.variant.config.threads ?? 1;
+      const st = r.stats;
+      if (st && st.avgBatch > 0) busy += (st.completedQps / st.avgBatch) * (st.avgMs / 1000) * vThreads;
+      variants.push(variantSnapshot(r));
+    }
+    return {
+      id: s.id, workerClass: s.workerClass, phase: 'ready', startedAt: s.startedAt, threads,
+      memoryBudgetMB: s.memoryBudgetMB, memoryUsedMB: s.memoryUsedMB, utilisation: Math.min(1, Math.max(0, busy / threads)), variants,
+    };
+  });
+  return { now, catalogue, workerClasses: classes, workers: [...workers, ...starting], unplaced: [] };
+}
+
+function variantSnapshot(r: ReplicaStatus): VariantSnapshot {
+  const loading = r.state === 'loading' ? 1 : 0;
+  const st = r.stats;
+  const stats: WindowStats = st
+    ? { arrivalQps: st.arrivalQps, completedQps: st.completedQps, queueLength: st.queueLength, avgBatch: st.avgBatch, avgMs: st.avgMs, p50Ms: st.p50Ms, p95Ms: st.p95Ms, e2eP95Ms: st.e2eP95Ms, replicas: st.replicas }
+    : { ...ZERO_STATS, queueLength: r.queued };
+  const state = r.state === 'inactive' ? 'active' : r.state;
+  return { variant: r.variant, replicas: loading ? 0 : Math.max(1, st?.replicas ?? 1), loading, state, stats, lastUsedAt: r.lastUsedAt };
+}
+
+export class AutoscalerLoop {
+  readonly #o: AutoscalerLoopOptions;
+  readonly #log: PoolLogger;
+  readonly #now: () => number;
+  readonly #tickMs: number;
+  #state: unknown;
+  #timer?: NodeJS.Timeout;
+  #running?: Promise<void>;
+  #closed = false;
+  #pending = 0;
+  readonly #stats: AutoscalerStats = { ticks: 0, applied: 0, skipped: 0, failed: 0, errors: 0, recent: [] };
+
+  constructor(opts: AutoscalerLoopOptions) {
+    this.#o = opts;
+    this.#log = opts.log ?? defaultLog;
+    this.#now = opts.now ?? Date.now;
+    this.#tickMs = opts.tickMs ?? opts.policy.tickMs;
+    // The live cluster is already started: the initial workers init() asks for are not used, only its state.
+    this.#state = opts.policy.init({ catalogue: opts.index().catalogue, workerClasses: opts.workerClasses, mix: [], peakQps: 0 }).state;
+  }
+
+  /** Starts ticking every tickMs (ticks never overlap: the next is scheduled when one ends). */
+  start(): void {
+    if (this.#closed || this.#timer) return;
+    this.#schedule();
+  }
+
+  stats(): AutoscalerStats {
+    return { ...this.#stats, recent: [...this.#stats.recent] };
+  }
+
+  /** One tick now (also what the timer runs); never rejects. Waits for a tick already running instead of overlapping. */
+  tickOnce(): Promise<void> {
+    if (this.#running) return this.#running;
+    this.#running = this.#tick().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  /** Stops ticking; resolves when a tick in progress has finished. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  #schedule(): void {
+    this.#timer = setTimeout(() => {
+      void this.tickOnce().then(() => {
+        if (!this.#closed) this.#schedule();
+      });
+    }, this.#tickMs);
+    this.#timer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#closed) return;
+    let actions: ScalingAction[];
+    const index = this.#o.index();
+    try {
+      const now = this.#now();
+      const starting: WorkerSnapshot[] = Array.from({ length: this.#pending }, (_, i) => ({
+        id: `starting-${i}`, workerClass: this.#o.workerClasses[0]?.name ?? '', phase: 'starting', startedAt: now, threads: 1,
+        memoryBudgetMB: 0, memoryUsedMB: 0, utilisation: 0, variants: [],
+      }));
+      const snapshot = toClusterSnapshot(this.#o.pool.snapshot(), starting, index.catalogue, this.#o.workerClasses, now);
+      const out = this.#o.policy.tick(snapshot, now, this.#state);
+      this.#state = out.state;
+      actions = out.actions;
+      this.#stats.ticks++;
+    } catch (e) {
+      this.#stats.errors++;
+      this.#log.error(`policy ${this.#o.policy.name} tick failed: ${(e as Error).stack ?? e}`);
+      return;
+    }
+    for (const a of actions) {
+      if (this.#closed) return;
+      try {
+        const done = await this.#apply(a, index);
+        if (done) {
+          this.#stats.applied++;
+          const line = describe(a);
+          this.#stats.recent.push(line);
+          if (this.#stats.recent.length > 50) this.#stats.recent.shift();
+          this.#log.info(`${this.#o.policy.name}: ${line}`);
+        } else this.#stats.skipped++;
+      } catch (e) {
+        this.#stats.failed++;
+        this.#log.warn(`${describe(a)} failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Applies one action; false when it no longer makes sense (skipped). */
+  async #apply(a: ScalingAction, index: ModelIndex): Promise<boolean> {
+    const pool = this.#o.pool;
+    const statuses = pool.snapshot();
+    if (a.kind === 'addWorker') {
+      const cls = this.#o.workerClasses.find((c) => c.name === a.workerClass);
+      if (!cls || statuses.length + this.#pending >= this.#o.maxWorkers) return false;
+      this.#pending++;
+      void pool.add(cls).then(
+        () => this.#log.info(`added a ${cls.name} worker`),
+        (e: Error) => this.#log.warn(`adding a ${cls.name} worker failed: ${e.message}`),
+      ).finally(() => this.#pending--);
+      return true;
+    }
+    const status = statuses.find((s) => s.id === a.worker);
+    const client = pool.get(a.worker);
+    if (!status || !client) return false;
+    if (a.kind === 'removeWorker') {
+      if (statuses.length <= Math.max(1, this.#o.minWorkers)) return false;
+      await pool.remove(a.worker);
+      return true;
+    }
+    const held = status.replicas.find((r) => r.variant === a.variant && r.state !== 'inactive' && r.state !== 'unloading');
+    switch (a.kind) {
+      case 'load':
+      case 'addReplica': {
+        // A worker holds one replica of a variant: one more replica is a load where it has none.
+        if (held) return false;
+        const v = index.variants.get(a.variant);
+        if (!v || status.memoryBudgetMB - status.memoryUsedMB < v.profile.memoryMB) return false;
+        await client.load(specOf(v, index.architecture(v.arch)));
+        return true;
+      }
+      case 'unload':
+      case 'removeReplica':
+        if (!held) return false;
+        return client.unload(a.variant);
+      case 'setHealth':
+        // The workers' own monitors flag their replicas, and the LiveClusterView takes the flags from their
+        // statuses at every poll; a controller-side flag would be overwritten within a second. Not applied.
+        return false;
+    }
+  }
+}
+
+function describe(a: ScalingAction): string {
+  switch (a.kind) {
+    case 'addWorker': return `addWorker ${a.workerClass}`;
+    case 'removeWorker': return `removeWorker ${a.worker}`;
+    case 'setHealth': return `setHealth ${a.worker} ${a.variant} ${a.state}`;
+    default: return `${a.kind} ${a.worker} ${a.variant}`;
+  }
+}
+
