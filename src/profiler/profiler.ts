@@ -190,7 +190,8 @@ export async function profileArtifact(opts: ProfileOptions, onProgress: (p: Prof
       for (const maxBatch of maxBatches) {
         const config = { backend: kind, threads: m.cfg.threads, maxBatch, optLevel: m.cfg.optLevel };
         const latency = m.latency.filter((l) => l.batch <= maxBatch);
-        const peakThroughput = Math.max(...latency.map((l) => (l.batch * 1000) / l.p50));
+        // Rounded once, and the cost derived from the rounded figure, so the stored profile is self-consistent.
+        const peakThroughput = Math.round(Math.max(...latency.map((l) => (l.batch * 1000) / l.p50)) * 100) / 100;
         variants.push({
           name: variantName(opts.artifactId, config),
           arch: opts.arch,
@@ -203,7 +204,7 @@ export async function profileArtifact(opts: ProfileOptions, onProgress: (p: Prof
             latency,
             // Hundredths of a MiB with a 0.25 MiB floor: whole MiB made thousands of tiny models look 4-7x bigger.
             memoryMB: Math.max(0.25, Math.ceil((m.memAt.get(maxBatch) ?? m.baseMiB) * 100) / 100),
-            peakThroughput: Math.round(peakThroughput * 100) / 100,
+            peakThroughput,
             workerClass: wc.name,
             costPerHour: wc.pricePerHour,
             costPer1k: ((wc.pricePerHour / 3600) * 1000) / peakThroughput,
