@@ -27,4 +27,9 @@ export interface LoadedModel {
 export interface Backend {
   readonly kind: string;
   load(opts: LoadOptions): Promise<LoadedModel>;
+  /**
+   * Optional one-time start-up of the runtime (thread pools, allocators), called by a worker before it takes
+   * traffic so that its first cold start costs what the later ones cost.
+   */
+  warmUp?(): Promise<void>;
 }

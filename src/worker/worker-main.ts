@@ -17,12 +17,14 @@ const GRACE_MS = 2000;
 async function main(): Promise<void> {
   const opts = parseWorkerOptions(process.argv.slice(2), process.env);
   const repository = new LocalRepository(opts.repositoryRoot);
+  const backend = new OrtNativeBackend();
+  await backend.warmUp();
   const manager = new ReplicaManager({
     id: opts.id,
     workerClass: opts.workerClass,
     classThreads: opts.threads,
     memoryBudgetMB: opts.memoryBudgetMB,
-    backend: new OrtNativeBackend(),
+    backend,
     resolvePath: (key) => repository.localPath(key),
     ...(opts.maxBatchWaitMs !== undefined ? { maxBatchWaitMs: opts.maxBatchWaitMs } : {}),
   });

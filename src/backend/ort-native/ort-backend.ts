@@ -2,6 +2,9 @@
 import * as ort from 'onnxruntime-node';
 import type { Backend, LoadedModel, LoadOptions } from '../backend.ts';
 import type { Tensor } from '../../core/types.ts';
+import { buildModel, encodeModel, node, valueInfo } from '../../onnx/onnx-builder.ts';
+
+const FLOAT = 1;
 
 class OrtModel implements LoadedModel {
   readonly inputName: string;
@@ -35,6 +38,14 @@ class OrtModel implements LoadedModel {
 
 export class OrtNativeBackend implements Backend {
   readonly kind = 'ort-cpu';
+
+  /** Creates and runs a one-node model in memory: ONNX Runtime's process-wide start-up happens here. */
+  async warmUp(): Promise<void> {
+    const bytes = encodeModel(buildModel({ name: 'warm-up', inputs: [valueInfo('x', FLOAT, [1])], outputs: [valueInfo('y', FLOAT, [1])], nodes: [node('Relu', ['x'], ['y'])], initializers: [] }));
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 4 });
+    await session.run({ x: new ort.Tensor('float32', new Float32Array(1), [1]) });
+    await session.release();
+  }
 
   async load(opts: LoadOptions): Promise<LoadedModel> {
     const session = await ort.InferenceSession.create(opts.path, {
