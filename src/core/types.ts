@@ -116,28 +116,36 @@ export interface ReplicaStatus {
 }
 
 /**
- * What a worker's monitor measured for one variant over its last window (about one second). The first nine
- * fields have exactly the names and meaning of the policies' WindowStats (src/policy/scaling-policy.ts), so a
- * ReplicaStats can be handed to them as is. Rates are per second, latencies milliseconds; all 0 when nothing
- * happened in the window.
+ * What a worker measured for one variant over the last monitoring window (1 s by default).
+ * Latencies are per *batch execution* on a replica (not queueing): that is what the profile predicts.
+ * All fields are 0 when nothing happened in the window.
  */
-export interface ReplicaStats {
-  /** Samples that arrived, per second. */
+export interface WindowStats {
+  /** Samples that arrived for this variant on this worker, per second. */
   arrivalQps: number;
-  /** Samples completed (answered), per second. */
+  /** Samples completed, per second. */
   completedQps: number;
-  /** Samples waiting (for the load or in the batcher's queue) or running when the window closed. */
+  /** Samples waiting or running at the end of the window. */
   queueLength: number;
-  /** Mean samples per executed (merged) batch. */
+  /** Mean samples per executed batch. */
   avgBatch: number;
-  /** Mean / median / 95th percentile batch execution (session run) latency, ms: what the profile predicts. */
+  /** Mean / median / 95th percentile batch execution latency, ms. */
   avgMs: number;
   p50Ms: number;
   p95Ms: number;
-  /** 95th percentile worker-side latency of the requests answered (queue + batching wait + run), ms. */
+  /** 95th percentile end-to-end latency (queueing + execution) of the samples completed, ms. */
   e2eP95Ms: number;
-  /** Replicas of the variant on this worker (one today). */
+  /** Replicas serving (active, overloaded or interfered) during the window. */
   replicas: number;
+}
+
+/**
+ * What a worker's monitor measured for one variant over its last window (about one second). The first nine
+ * fields are WindowStats (above, what the scaling policies read), so a
+ * ReplicaStats can be handed to them as is. Rates are per second, latencies milliseconds; all 0 when nothing
+ * happened in the window.
+ */
+export interface ReplicaStats extends WindowStats {
   /** Median worker-side latency of the requests answered, ms. */
   e2eP50Ms: number;
   /** Requests that arrived / finished (answered, failed or rejected), per second. */

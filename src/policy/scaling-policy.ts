@@ -2,34 +2,13 @@
 // controller later): a snapshot of the cluster in, scaling actions and the next policy state out.
 // Pure: the clock is the `now` argument, randomness (if any) comes from the state's seed.
 
-import type { ReplicaState, WorkerClass } from '../core/types.ts';
+import type { ReplicaState, WindowStats, WorkerClass } from '../core/types.ts';
 import type { Catalogue } from './catalogue.ts';
 import type { ClusterView } from './cluster-view.ts';
 import type { Selection } from './select-variant.ts';
 
-/**
- * What a worker measured for one variant over the last monitoring window (1 s by default).
- * Latencies are per *batch execution* on a replica (not queueing): that is what the profile predicts.
- * All fields are 0 when nothing happened in the window.
- */
-export interface WindowStats {
-  /** Samples that arrived for this variant on this worker, per second. */
-  arrivalQps: number;
-  /** Samples completed, per second. */
-  completedQps: number;
-  /** Samples waiting or running at the end of the window. */
-  queueLength: number;
-  /** Mean samples per executed batch. */
-  avgBatch: number;
-  /** Mean / median / 95th percentile batch execution latency, ms. */
-  avgMs: number;
-  p50Ms: number;
-  p95Ms: number;
-  /** 95th percentile end-to-end latency (queueing + execution) of the samples completed, ms. */
-  e2eP95Ms: number;
-  /** Replicas serving (active, overloaded or interfered) during the window. */
-  replicas: number;
-}
+/** One variant's one-second window on one worker (defined with the worker's ReplicaStats in core types). */
+export type { WindowStats };
 
 /** The health of a variant on a worker (the part of ReplicaState the monitor decides). */
 export type HealthState = 'active' | 'overloaded' | 'interfered';
