@@ -4,21 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { CliContext } from '../cli-context.ts';
-import { runCli } from '../main.ts';
+import { runCliCaptured } from '../testing/run-cli.ts';
 
-async function run(argv: string[]) {
-  const out = { stdout: '', stderr: '' };
-  const ctx: CliContext = {
-    stdout: (t) => void (out.stdout += t),
-    stderr: (t) => void (out.stderr += t),
-    stderrIsTTY: false,
-    env: {},
-    loadServer: async () => async () => undefined,
-  };
-  const code = await runCli(argv, ctx);
-  return { code, ...out };
-}
+const run = (argv: string[]) => runCliCaptured(argv);
 
 test('loadgen usage errors exit 2 with a clear message', async () => {
   const cases: [string[], RegExp][] = [

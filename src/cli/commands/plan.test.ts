@@ -6,21 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CliContext } from '../cli-context.ts';
-import { runCli } from '../main.ts';
+import { runCliCaptured } from '../testing/run-cli.ts';
 
-async function run(argv: string[]) {
-  const out = { stdout: '', stderr: '' };
-  const ctx: CliContext = {
-    stdout: (t) => void (out.stdout += t),
-    stderr: (t) => void (out.stderr += t),
-    stderrIsTTY: false,
-    env: {},
-    loadServer: async () => async () => undefined,
-  };
-  const code = await runCli(argv, ctx);
-  return { code, ...out };
-}
+const run = (argv: string[]) => runCliCaptured(argv);
 
 test('plan on the 78-model example reproduces the study: 23 accelerator instances at the lower bound', async () => {
   const r = await run(['plan', '--models', 'examples/plan/78-models.json', '--classes', 'examples/plan/study-classes.json', '--json']);
