@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ZOO_DIR, readZooManifest } from '../zoo/manifest.ts';
+import { startServer } from './server.ts';
 
 const CLI = new URL('../../bin/infaas.mjs', import.meta.url).pathname;
 
@@ -98,6 +99,30 @@ describe('SIGKILL of the server', () => {
     } finally {
       second.child.kill('SIGTERM');
       await new Promise((r) => second.child.once('exit', r));
+    }
+  });
+
+  it('a graceful stop during profiling leaves the registration to resume, not FAILED', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'infaas-stop-'));
+    try {
+      const slow = { threads: [1, 2], maxBatch: [1, 8, 32], optLevels: ['basic' as const, 'all' as const], runs: 30, warmup: 5 };
+      const fast = { threads: [1], maxBatch: [1], optLevels: ['all' as const], runs: 3, warmup: 1 };
+      const first = await startServer({ dataDir: dir, demo: false, config: { port: 0, profiling: slow } });
+      const cnnL = uc.architectures.find((a) => a.name === 'fmnist-cnn-l')!.artifacts[0].file;
+      const reg: any = ((await (await fetch(`${first.url}/v1/models`, { method: 'POST', body: form('fmnist-cnn-l', cnnL) })).json()) as any).registration;
+      await first.close();
+      const second = await startServer({ dataDir: dir, demo: false, config: { port: 0, profiling: fast } });
+      try {
+        const seen = await second.registry.get(reg.id);
+        // Still PROFILING: the stop interrupted the slow job instead of waiting for it, and did not fail it.
+        assert.equal(seen.state, 'PROFILING', seen.error);
+        await second.registry.idle();
+        assert.equal((await second.registry.get(reg.id)).state, 'SUCCEEDED');
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -87,7 +87,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const profiler: ProfilerRunner = {
     profile: (job, onProgress) =>
       runProfileJob(
-        { path: job.modelPath, validationPath: job.validationPath, artifactId: job.artifactId, arch: job.arch, useCase: job.useCase, grid: config.profiling, workerClasses: config.workerClasses, timeoutMs: 10 * 60_000 },
+        { path: job.modelPath, validationPath: job.validationPath, artifactId: job.artifactId, arch: job.arch, useCase: job.useCase, grid: config.profiling, workerClasses: config.workerClasses, timeoutMs: 10 * 60_000, signal: job.signal },
         onProgress,
       ),
   };
@@ -121,12 +121,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     close: () =>
       (closing ??= (async () => {
         await app.close();
+        await registry.close().catch(() => undefined);
         await autoscaler?.close();
         await pool.close();
         await provisioner.shutdown();
         await recorder.close();
         rmSync(socketDir, { recursive: true, force: true });
-        await registry.idle().catch(() => undefined);
         await store.close();
       })()),
   };

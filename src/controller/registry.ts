@@ -12,7 +12,7 @@ import { inspectModel, validateForUseCase } from '../onnx/inspect-model.ts';
 /** Runs the profiler (in the live system: a child process). Defined here, beside its consumer. */
 export interface ProfilerRunner {
   profile(
-    job: { modelPath: string; validationPath: string; artifactId: string; arch: string; useCase: string },
+    job: { modelPath: string; validationPath: string; artifactId: string; arch: string; useCase: string; signal: AbortSignal },
     onProgress: (p: RegistrationProgress) => void,
   ): Promise<{ accuracy: number; variants: Variant[] }>;
 }
@@ -77,6 +77,8 @@ export class Registry {
   readonly #onChange: (change: RegistryChange) => void;
   readonly #live = new Map<string, Registration>();
   #queue: Promise<void> = Promise.resolve();
+  /** Aborted by close(): the running profiling job stops, and it and the queued ones resume at the next start. */
+  readonly #closing = new AbortController();
   /** Guards against two registrations of one architecture racing between check and write. */
   readonly #pendingArch = new Set<string>();
 
@@ -188,6 +190,12 @@ export class Registry {
     } while (q !== this.#queue);
   }
 
+  /** Stops profiling without failing anything: interrupted registrations stay PROFILING and resume on restart. */
+  async close(): Promise<void> {
+    this.#closing.abort();
+    await this.idle();
+  }
+
   #enqueue(reg: Registration): void {
     this.#queue = this.#queue.then(() => this.#runProfiling(reg)).catch(() => undefined);
   }
@@ -196,6 +204,7 @@ export class Registry {
     const update = (patch: Partial<Registration>) => {
       Object.assign(reg, patch, { updatedAt: new Date().toISOString() });
     };
+    if (this.#closing.signal.aborted) return;
     try {
       const pending = await this.#store.get<{ artifact: Artifact; description?: string }>(`pending/${reg.id}`);
       if (!pending) throw new Error('registration data is missing');
@@ -204,13 +213,14 @@ export class Registry {
         {
           modelPath: await this.#repo.localPath(artifact.key),
           validationPath: await this.#repo.localPath(`validation/${artifact.id}.valset`),
-          artifactId: artifact.id, arch: artifact.arch, useCase: reg.useCase,
+          artifactId: artifact.id, arch: artifact.arch, useCase: reg.useCase, signal: this.#closing.signal,
         },
         (p) => update({ progress: p }),
       );
       await this.#commit({ ...artifact, accuracy: result.accuracy }, pending.description, reg.useCase, result.variants);
       update({ state: 'SUCCEEDED', variants: result.variants.map((v) => v.name), progress: { ...reg.progress, done: reg.progress.total, stage: 'done' } });
     } catch (e) {
+      if (this.#closing.signal.aborted) return; // shutting down: leave it PROFILING, resume() picks it up
       update({ state: 'FAILED', error: e instanceof Error ? e.message : String(e) });
     }
     await this.#store.set(keys.registration(reg.id), reg);
