@@ -3,7 +3,7 @@
 // the profiles that server measured (read back from its data dir). Prints SLO attainment, latency and cost side
 // by side. Cost on both sides is worker-seconds × class price; the live side also shows the per-query cost.
 //
-// Run: node --import tsx bench/loadgen-vs-sim.ts [SECONDS=60] [PEAK_QPS=200] [TRACE=bursty]
+// Run: node --import tsx bench/loadgen-vs-sim.ts [SECONDS=60] [PEAK_QPS=200] [TRACE=bursty] [AUTOSCALE=off|ours|infaas]
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,8 @@ import { printTable, registerZooModel, startServerProcess } from './lib/server-p
 const SECONDS = Number(process.argv[2] ?? 60);
 const PEAK = Number(process.argv[3] ?? 200);
 const TRACE = process.argv[4] ?? 'bursty';
+/** Live autoscaling policy of the server: off (fixed deployment), ours or infaas. */
+const AUTOSCALE = process.argv[5] ?? 'off';
 const SEED = 1;
 const money = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : x.toPrecision(3));
 const SELECTION = { level: 'usecase' as const, task: 'classification', dataset: 'fashion-mnist', minAccuracy: 75, latencyMs: 50 };
@@ -28,13 +30,13 @@ const GRID = { threads: [1, 2], maxBatch: [1, 8], optLevels: ['all'], runs: 20, 
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'infaas-lvs-'));
-  writeFileSync(join(dataDir, 'infaas.json'), JSON.stringify({ profiling: GRID }));
+  writeFileSync(join(dataDir, 'infaas.json'), JSON.stringify({ profiling: GRID, autoscaling: { policy: AUTOSCALE, maxWorkers: 2 } }));
   const trace = getTrace(TRACE, { durationS: SECONDS, peakQps: PEAK });
   const server = await startServerProcess({ dataDir });
   let live;
   try {
     for (const a of ARCHS) await registerZooModel(server.url, a);
-    console.log(`registered ${ARCHS.join(', ')}; replaying ${TRACE} for ${SECONDS} s at up to ${PEAK} qps against ${server.url}`);
+    console.log(`registered ${ARCHS.join(', ')}; replaying ${TRACE} for ${SECONDS} s at up to ${PEAK} qps against ${server.url} (live autoscaling: ${AUTOSCALE})`);
     const prices = new Map(defaultConfig('').workerClasses.map((c) => [c.name, c.pricePerHour]));
     live = (await runLoad({ server: server.url, trace, selection: SELECTION, samples: zooSamples('fashion-mnist'), seed: SEED, classPrices: prices })).report;
   } finally {
