@@ -67,5 +67,11 @@ test('workers text lists workers, then each loaded variant with its state', () =
   assert.equal(workersText({ workers: [] }), 'no workers running\n');
   const t = workersText({ workers: [{ id: 'w1', workerClass: 'cpu-2', address: 'a', startedAt: 0, updatedAt: 0, memoryBudgetMB: 2048, memoryUsedMB: 100, replicas: [{ variant: 'v', state: 'overloaded', queued: 7, lastUsedAt: 0, memoryMB: 10 }] }] });
   assert.match(t, /w1\s+cpu-2\s+100\.0\s+2048\s+1\s+a/);
-  assert.match(t, /w1\s+v\s+overloaded\s+7\s+10\.0/);
+  assert.match(t, /w1\s+v\s+overloaded\s+7\s+10\.0\s+-\s+-/);
+  const stats = {
+    arrivalQps: 456.4, completedQps: 456.4, queueLength: 0, avgBatch: 9.96, avgMs: 5.6, p50Ms: 1.04, p95Ms: 13.86, e2eP95Ms: 18.94, replicas: 1,
+    e2eP50Ms: 14.2, arrivalRps: 45.8, completedRps: 45.8, outstanding: 0, runs: 46, rejected: 0, profileP50Ms: 5.61, profileP95Ms: 5.77, windowMs: 1003,
+  };
+  const withStats = workersText({ workers: [{ id: 'w1', workerClass: 'cpu-2', address: 'a', startedAt: 0, updatedAt: 0, memoryBudgetMB: 2048, memoryUsedMB: 100, replicas: [{ variant: 'v', state: 'active', queued: 0, lastUsedAt: 0, memoryMB: 10, stats }] }] });
+  assert.match(withStats, /w1\s+v\s+active\s+0\s+10\.0\s+456\.4\s+10\.0\s+13\.860\s+18\.940/);
 });

@@ -1,4 +1,4 @@
-// `infaas workers`: the workers, their memory and the variants loaded on each with their state.
+// `infaas workers`: the workers, their memory and the variants loaded on each with their state and last-second stats.
 
 import type { WorkersReply } from '../api-types.ts';
 import { flag } from '../args.ts';
@@ -10,9 +10,14 @@ export function workersText(reply: WorkersReply): string {
   const workers = table(['WORKER', 'CLASS', 'MEM_USED_MB', 'MEM_BUDGET_MB', 'REPLICAS', 'ADDRESS'], reply.workers.map((w) => [
     w.id, w.workerClass, num(w.memoryUsedMB, 1), num(w.memoryBudgetMB, 0), w.replicas.length, w.address,
   ]));
-  const replicas = reply.workers.flatMap((w) => w.replicas.map((r) => [w.id, r.variant, r.state, r.queued, num(r.memoryMB, 1)]));
+  // The monitor's last one-second window, when the worker reported one.
+  const stat = (v: number | undefined, digits: number) => (v === undefined ? '-' : num(v, digits));
+  const replicas = reply.workers.flatMap((w) => w.replicas.map((r) => [
+    w.id, r.variant, r.state, r.queued, num(r.memoryMB, 1),
+    stat(r.stats?.arrivalQps, 1), stat(r.stats?.avgBatch, 1), stat(r.stats?.p95Ms, 3), stat(r.stats?.e2eP95Ms, 3),
+  ]));
   if (replicas.length === 0) return workers + '\nno variants loaded\n';
-  return workers + '\n' + table(['WORKER', 'VARIANT', 'STATE', 'QUEUED', 'MEM_MB'], replicas);
+  return workers + '\n' + table(['WORKER', 'VARIANT', 'STATE', 'QUEUED', 'MEM_MB', 'ARRIVAL/S', 'AVG_BATCH', 'RUN_P95_MS', 'E2E_P95_MS'], replicas);
 }
 
 export const workersCommand: Command = {
