@@ -6,7 +6,7 @@ import { InfaasError } from '../core/errors.ts';
 import type { WorkerClass, WorkerStatus } from '../core/types.ts';
 import type { Provisioner, WorkerExit, WorkerHandle } from '../provisioner/provisioner.ts';
 import { LocalProvisioner } from '../provisioner/local/local-provisioner.ts';
-import { TestRepo, assertClose, buildTestModel, expectedOutput, sampleInput, testSpec } from '../worker/test-fixtures.ts';
+import { TestRepo, alive, assertClose, busy, buildTestModel, expectedOutput, sampleInput, testSpec } from '../worker/test-fixtures.ts';
 import type { WorkerClient } from './worker-client.ts';
 import { WorkerPool } from './worker-pool.ts';
 
@@ -21,19 +21,6 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms = 15_000): Pro
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-/** True while the worker's event loop is inside a session run (onnxruntime-node runs on the main thread). */
-async function busy(c: WorkerClient): Promise<boolean> {
-  const status = c.status().then(() => false, () => false);
-  return Promise.race([status, new Promise<boolean>((r) => setTimeout(() => r(true), 100))]);
-}
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('serves on real workers, refreshes the snapshot, survives a SIGKILL mid-request, and leaves no process behind', async () => {
   const repo = new TestRepo();

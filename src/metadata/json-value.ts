@@ -35,3 +35,11 @@ export function decodeValue<T>(text: string): T {
 
 /** The error every call on a closed store rejects with. */
 export const closedError = () => unavailable('metadata store is closed');
+
+/** Every entry of a key -> encoded-value map whose key starts with `prefix`, decoded, sorted by key. */
+export function listDecoded<T>(data: ReadonlyMap<string, string>, prefix: string): Array<{ key: string; value: T }> {
+  checkPrefix(prefix);
+  const out: Array<{ key: string; value: T }> = [];
+  for (const [key, text] of data) if (key.startsWith(prefix)) out.push({ key, value: decodeValue<T>(text) });
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}

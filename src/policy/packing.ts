@@ -139,20 +139,7 @@ function add(b: PackedBin, it: PackItem): void {
 function greedy(items: readonly PackItem[], cap: Cap, algorithm: PackAlgorithm): PackedBin[] {
   const bins: PackedBin[] = [];
   for (const it of sortedDecreasing(items, cap)) {
-    let target: PackedBin | undefined;
-    if (algorithm === 'ffd') {
-      target = bins.find((b) => fits(b, it, cap));
-    } else {
-      let best = Infinity;
-      for (const b of bins) {
-        if (!fits(b, it, cap)) continue;
-        const s = slackAfter(b, it, cap);
-        if (s < best - EPS) {
-          best = s;
-          target = b;
-        }
-      }
-    }
+    let target = algorithm === 'ffd' ? bins.find((b) => fits(b, it, cap)) : bestFit(bins, it, cap);
     if (!target) {
       target = { items: [], memoryMB: 0, compute: 0 };
       bins.push(target);
@@ -160,6 +147,21 @@ function greedy(items: readonly PackItem[], cap: Cap, algorithm: PackAlgorithm):
     add(target, it);
   }
   return bins;
+}
+
+/** The bin the item fits with the least slack left (best fit), or undefined when it fits none. */
+function bestFit(bins: readonly PackedBin[], it: PackItem, cap: Cap): PackedBin | undefined {
+  let target: PackedBin | undefined;
+  let best = Infinity;
+  for (const b of bins) {
+    if (!fits(b, it, cap)) continue;
+    const s = slackAfter(b, it, cap);
+    if (s < best - EPS) {
+      best = s;
+      target = b;
+    }
+  }
+  return target;
 }
 
 /** Workers tried as the one to empty, per pass of `prune` (bounds its work on large packings). */
@@ -180,16 +182,7 @@ function prune(bins: PackedBin[], byName: ReadonlyMap<string, PackItem>, cap: Ca
       const moving = sortedDecreasing(victim.items.map((n) => byName.get(n)!), cap);
       let ok = true;
       for (const it of moving) {
-        let target: PackedBin | undefined;
-        let best = Infinity;
-        for (const b of others) {
-          if (!fits(b, it, cap)) continue;
-          const s = slackAfter(b, it, cap);
-          if (s < best - EPS) {
-            best = s;
-            target = b;
-          }
-        }
+        const target = bestFit(others, it, cap);
         if (!target) {
           ok = false;
           break;

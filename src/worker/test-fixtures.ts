@@ -141,3 +141,19 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     if (!(Math.abs(actual[i] - expected[i]) <= tol)) throw new Error(`value ${i}: ${actual[i]} != ${expected[i]}`);
   }
 }
+
+/** True while the worker's event loop is inside a session run (onnxruntime-node runs on the main thread). */
+export async function busy(c: { status(): Promise<unknown> }): Promise<boolean> {
+  const status = c.status().then(() => false, () => false);
+  return Promise.race([status, new Promise<boolean>((r) => setTimeout(() => r(true), 100))]);
+}
+
+/** Whether a process with this pid exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -15,7 +15,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfaasError, unavailable } from '../../core/errors.ts';
 import type { MetadataStore } from '../metadata-store.ts';
-import { checkKey, checkPrefix, closedError, decodeValue, encodeValue } from '../json-value.ts';
+import { checkKey, closedError, decodeValue, encodeValue, listDecoded } from '../json-value.ts';
 import { deleteRecord, recordSize, replay, setRecord } from './log-format.ts';
 import { acquireDirLock, type DirLock } from './lock-file.ts';
 
@@ -111,10 +111,7 @@ export class EmbeddedStore implements MetadataStore {
 
   async list<T = unknown>(prefix: string): Promise<Array<{ key: string; value: T }>> {
     this.check();
-    checkPrefix(prefix);
-    const out: Array<{ key: string; value: T }> = [];
-    for (const [key, text] of this.data) if (key.startsWith(prefix)) out.push({ key, value: decodeValue<T>(text) });
-    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return listDecoded<T>(this.data, prefix);
   }
 
   async set(key: string, value: unknown): Promise<void> {

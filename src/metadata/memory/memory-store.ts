@@ -1,7 +1,7 @@
 // MemoryStore: the MetadataStore contract held in a Map, for tests and the simulator. Not durable.
 
 import type { MetadataStore } from '../metadata-store.ts';
-import { checkKey, checkPrefix, closedError, decodeValue, encodeValue } from '../json-value.ts';
+import { checkKey, closedError, decodeValue, encodeValue, listDecoded } from '../json-value.ts';
 
 export class MemoryStore implements MetadataStore {
   /** Key → JSON text of the value; storing text is what makes copies in and out deep. */
@@ -38,10 +38,7 @@ export class MemoryStore implements MetadataStore {
 
   async list<T = unknown>(prefix: string): Promise<Array<{ key: string; value: T }>> {
     this.check();
-    checkPrefix(prefix);
-    const out: Array<{ key: string; value: T }> = [];
-    for (const [key, text] of this.data) if (key.startsWith(prefix)) out.push({ key, value: decodeValue<T>(text) });
-    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return listDecoded<T>(this.data, prefix);
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@ import type { InfaasError } from '../../core/errors.ts';
 import type { WorkerClass } from '../../core/types.ts';
 import type { WorkerExit } from '../provisioner.ts';
 import { TcpWorkerClient } from '../../transport/worker-connection.ts';
-import { TestRepo, assertClose, buildTestModel, expectedOutput, sampleInput, testSpec } from '../../worker/test-fixtures.ts';
+import { TestRepo, alive, assertClose, busy, buildTestModel, expectedOutput, sampleInput, testSpec } from '../../worker/test-fixtures.ts';
 import { LocalProvisioner } from './local-provisioner.ts';
 
 const repo = new TestRepo();
@@ -24,19 +24,6 @@ after(async () => {
   repo.remove();
 });
 
-/** True while the worker's event loop is inside a session run (onnxruntime-node runs on the main thread). */
-async function busy(c: TcpWorkerClient): Promise<boolean> {
-  const status = c.status().then(() => false, () => false);
-  return Promise.race([status, new Promise<boolean>((r) => setTimeout(() => r(true), 100))]);
-}
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
