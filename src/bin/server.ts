@@ -11,7 +11,7 @@ import { LocalProvisioner } from '../provisioner/local/local-provisioner.ts';
 import { WorkerPool } from '../controller/worker-pool.ts';
 import { ModelIndex } from '../controller/model-index.ts';
 import { Registry, type ProfilerRunner } from '../controller/registry.ts';
-import { Dispatcher } from '../controller/dispatcher.ts';
+import { Dispatcher, type UseCaseRouter } from '../controller/dispatcher.ts';
 import { LiveClusterView } from '../controller/live-cluster-view.ts';
 import { AutoscalerLoop, livePolicy } from '../controller/autoscaler-loop.ts';
 import { WorkerStateRecorder } from '../controller/worker-state-recorder.ts';
@@ -73,17 +73,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const workerClass = config.workerClasses.find((c) => c.name === config.initialWorkers.workerClass)!;
   await pool.start({ workerClass, count: config.initialWorkers.count });
-  let autoscaler: AutoscalerLoop | undefined;
-  if (config.autoscaling.policy !== 'off') {
-    autoscaler = new AutoscalerLoop({
-      policy: livePolicy(config.autoscaling, workerClass.name), pool, index: () => index, workerClasses: config.workerClasses,
-      minWorkers: config.initialWorkers.count, maxWorkers: config.autoscaling.maxWorkers,
-      log: { info: log, warn: (m) => process.stderr.write(`[autoscaler] ${m}\n`), error: (m) => process.stderr.write(`[autoscaler] ERROR ${m}\n`) },
-    });
-    autoscaler.start();
-    log(`autoscaling with policy ${config.autoscaling.policy} (at most ${config.autoscaling.maxWorkers} workers)`);
-  }
-
   const profiler: ProfilerRunner = {
     profile: (job, onProgress) =>
       runProfileJob(
@@ -100,7 +89,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       index = index.with(change);
     },
   });
-  const dispatcher = new Dispatcher({ index: () => index, workers: pool, view });
+  // While the autoscaling loop runs, use-case queries are routed by its policy (as in the simulator).
+  let autoscaler: AutoscalerLoop | undefined;
+  const viaPolicy: UseCaseRouter = (q, v, catalogue, now) => autoscaler!.route(q, v, catalogue, now);
+  const dispatcher = new Dispatcher({ index: () => index, workers: pool, view, route: () => (autoscaler ? viaPolicy : undefined) });
+  if (config.autoscaling.policy !== 'off') {
+    autoscaler = new AutoscalerLoop({
+      policy: livePolicy(config.autoscaling, workerClass.name), pool, index: () => index, workerClasses: config.workerClasses,
+      minWorkers: config.initialWorkers.count, maxWorkers: config.autoscaling.maxWorkers, unplaced: () => dispatcher.takeUnplaced(),
+      log: { info: log, warn: (m) => process.stderr.write(`[autoscaler] ${m}\n`), error: (m) => process.stderr.write(`[autoscaler] ERROR ${m}\n`) },
+    });
+    autoscaler.start();
+    log(`autoscaling with policy ${config.autoscaling.policy} (at most ${config.autoscaling.maxWorkers} workers)`);
+  }
+
   const api = new InfaasApi({ index: () => index, registry, dispatcher, workers: () => pool.snapshot() });
   const resumed = await registry.resume();
   if (resumed) log(`resuming ${resumed} interrupted registration(s)`);

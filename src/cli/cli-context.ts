@@ -6,7 +6,7 @@ export interface ServerOptions {
   host?: string;
   dataDir?: string;
   demo: boolean;
-  /** Live autoscaling policy (`--autoscale`); absent: the config's (default off). */
+  /** Live autoscaling policy (`--autoscale`); absent: the config's (default ours). */
   autoscale?: 'off' | 'ours' | 'infaas';
 }
 

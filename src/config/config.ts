@@ -3,6 +3,7 @@
 
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { invalid } from '../core/errors.ts';
 import type { OptLevel, WorkerClass } from '../core/types.ts';
 
@@ -30,7 +31,7 @@ export interface InfaasConfig {
   maxModelBytes: number;
   /** Per-request timeout for a worker call, ms (a hung worker never hangs a client). */
   workerTimeoutMs: number;
-  /** The live autoscaling loop (src/controller/autoscaler-loop.ts); off unless asked for. */
+  /** The live autoscaling loop (src/controller/autoscaler-loop.ts); on ('ours') unless turned off. */
   autoscaling: AutoscalingConfig;
 }
 
@@ -38,9 +39,12 @@ export type AutoscalePolicyName = 'off' | 'ours' | 'infaas';
 export const AUTOSCALE_POLICIES: readonly AutoscalePolicyName[] = ['off', 'ours', 'infaas'];
 
 export interface AutoscalingConfig {
-  /** Which scaling policy (src/policy/policies) drives the live cluster; 'off' = none (the default). */
+  /** Which scaling policy (src/policy/policies) drives the live cluster (default 'ours'); 'off' = none. */
   policy: AutoscalePolicyName;
-  /** Most workers (of the initial worker class) the loop may run; at least initialWorkers.count. */
+  /**
+   * Most workers (of the initial worker class) the loop may run; at least initialWorkers.count. Default: as
+   * many as this machine's cores hold (cores / the class's threads), since local workers share its CPUs.
+   */
   maxWorkers: number;
   /** 'ours' only: unload a variant after this long without a request (scale to zero); default the policy's 30 s. */
   idleUnloadMs?: number;
@@ -62,7 +66,7 @@ export function defaultConfig(dataDir: string): InfaasConfig {
     maxBodyBytes: 16 * 1024 * 1024,
     maxModelBytes: 256 * 1024 * 1024,
     workerTimeoutMs: 30_000,
-    autoscaling: { policy: 'off', maxWorkers: 4 },
+    autoscaling: { policy: 'ours', maxWorkers: 1 },
   };
 }
 
@@ -88,6 +92,10 @@ export function loadConfig(dataDir: string, overrides: Partial<InfaasConfig> = {
   const merged: InfaasConfig = { ...base, ...fromFile, ...stripUndefined(overrides), dataDir };
   // autoscaling merges field by field, so `{"autoscaling": {"policy": "ours"}}` keeps the default maxWorkers
   merged.autoscaling = { ...base.autoscaling, ...fromFile.autoscaling, ...stripUndefined(overrides.autoscaling ?? {}) };
+  if (fromFile.autoscaling?.maxWorkers === undefined && overrides.autoscaling?.maxWorkers === undefined) {
+    const threads = merged.workerClasses.find((c) => c.name === merged.initialWorkers?.workerClass)?.threads ?? 1;
+    merged.autoscaling.maxWorkers = Math.max(merged.initialWorkers?.count ?? 1, Math.floor(availableParallelism() / threads));
+  }
   validateConfig(merged);
   return merged;
 }

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Architecture, ReplicaStatus, WorkerClass, WorkerStatus } from '../core/types.ts';
 import { makeVariant } from '../policy/fixtures.ts';
@@ -185,11 +185,15 @@ describe('AutoscalerLoop action application (fake pool)', () => {
 });
 
 describe('autoscaling config and --autoscale', () => {
-  it('defaults to off with 4 workers, merges partial settings and validates', () => {
+  it('defaults to ours with as many cpu-2 workers as the cores hold, merges partial settings and validates', () => {
     const dir = mkdtempSync(join(tmpdir(), 'infaas-cfg-'));
+    const byCores = Math.max(1, Math.floor(availableParallelism() / 2));
     try {
-      assert.deepEqual(loadConfig(dir).autoscaling, { policy: 'off', maxWorkers: 4 });
-      assert.deepEqual(loadConfig(dir, { autoscaling: { policy: 'ours' } as never }).autoscaling, { policy: 'ours', maxWorkers: 4 });
+      assert.deepEqual(loadConfig(dir).autoscaling, { policy: 'ours', maxWorkers: byCores });
+      assert.deepEqual(loadConfig(dir, { autoscaling: { policy: 'infaas' } as never }).autoscaling, { policy: 'infaas', maxWorkers: byCores });
+      assert.deepEqual(loadConfig(dir, { autoscaling: { policy: 'off', maxWorkers: 3 } }).autoscaling, { policy: 'off', maxWorkers: 3 });
+      const oneThread = { initialWorkers: { workerClass: 'cpu-1', count: 1 } };
+      assert.equal(loadConfig(dir, oneThread).autoscaling.maxWorkers, availableParallelism(), 'cpu-1 workers: one per core');
       assert.throws(() => loadConfig(dir, { autoscaling: { policy: 'magic', maxWorkers: 4 } as never }), /autoscaling.policy must be one of off, ours, infaas/);
       assert.throws(() => loadConfig(dir, { autoscaling: { policy: 'ours', maxWorkers: 0 } }), /maxWorkers must be an integer >= initialWorkers.count/);
       assert.throws(() => loadConfig(dir, { autoscaling: { policy: 'ours', maxWorkers: 2, idleUnloadMs: -1 } }), /idleUnloadMs must be > 0/);
@@ -205,28 +209,44 @@ describe('autoscaling config and --autoscale', () => {
   });
 });
 
+const SMALL_GRID = { threads: [1], maxBatch: [1, 8], optLevels: ['all' as const], runs: 3, warmup: 1 };
+
+/** Registers a bundled zoo architecture (fp32) over REST and waits for its profiling; returns its variant names. */
+async function registerZooArch(url: string, archName: string): Promise<string[]> {
+  const uc = readZooManifest().useCases.find((u) => u.dataset === 'fashion-mnist')!;
+  const file = (rel: string) => new Blob([new Uint8Array(readFileSync(join(ZOO_DIR, rel)))]);
+  const f = new FormData();
+  for (const [k, v] of Object.entries({ task: 'classification', dataset: 'fashion-mnist', arch: archName })) f.append(k, v);
+  f.append('model', file(uc.architectures.find((a) => a.name === archName)!.artifacts.find((x) => x.precision === 'fp32')!.file), 'model');
+  f.append('validation', file(uc.validation), 'validation');
+  let reg: any = ((await (await fetch(`${url}/v1/models`, { method: 'POST', body: f })).json()) as any).registration;
+  while (reg.state === 'PROFILING') {
+    await new Promise((r) => setTimeout(r, 50));
+    reg = ((await (await fetch(`${url}/v1/registrations/${reg.id}`)).json()) as any).registration;
+  }
+  assert.equal(reg.state, 'SUCCEEDED', reg.error);
+  return reg.variants.map((v: { name: string }) => v.name);
+}
+
+async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return true;
+}
+
 describe('AutoscalerLoop live (real server, worker processes and the ours policy)', () => {
   it('unloads a loaded variant that stays idle (scale to zero)', { timeout: 120_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'infaas-autoscale-'));
     const server = await startServer({
       dataDir, demo: false, autoscale: 'ours',
-      config: { port: 0, profiling: { threads: [1], maxBatch: [1, 8], optLevels: ['all'], runs: 3, warmup: 1 }, autoscaling: { policy: 'off', maxWorkers: 2, idleUnloadMs: 1500 } },
+      config: { port: 0, profiling: SMALL_GRID, autoscaling: { policy: 'off', maxWorkers: 2, idleUnloadMs: 1500 } },
     });
     try {
       assert.ok(server.autoscaler, 'the loop runs with --autoscale ours');
-      const uc = readZooManifest().useCases.find((u) => u.dataset === 'fashion-mnist')!;
-      const file = (rel: string) => new Blob([new Uint8Array(readFileSync(join(ZOO_DIR, rel)))]);
-      const f = new FormData();
-      for (const [k, v] of Object.entries({ task: 'classification', dataset: 'fashion-mnist', arch: 'fmnist-linear' })) f.append(k, v);
-      f.append('model', file(uc.architectures.find((a) => a.name === 'fmnist-linear')!.artifacts.find((x) => x.precision === 'fp32')!.file), 'model');
-      f.append('validation', file(uc.validation), 'validation');
-      let reg: any = ((await (await fetch(`${server.url}/v1/models`, { method: 'POST', body: f })).json()) as any).registration;
-      while (reg.state === 'PROFILING') {
-        await new Promise((r) => setTimeout(r, 50));
-        reg = ((await (await fetch(`${server.url}/v1/registrations/${reg.id}`)).json()) as any).registration;
-      }
-      assert.equal(reg.state, 'SUCCEEDED', reg.error);
-      const variant: string = reg.variants[0].name;
+      const variant: string = (await registerZooArch(server.url, 'fmnist-linear'))[0];
 
       const loaded: any = await (await fetch(`${server.url}/v1/variants/${variant}/load`, { method: 'POST' })).json();
       assert.equal(loaded.variant, variant, JSON.stringify(loaded));
@@ -237,13 +257,51 @@ describe('AutoscalerLoop live (real server, worker processes and the ours policy
       assert.equal(loaded.alreadyLoaded, false, 'the variant was loaded by the request above');
       // Wait for the loop to unload it (the status snapshot may lag the load, so poll the loop's own record).
       const unloaded = `unload ${loaded.worker} ${variant}`;
-      const deadline = Date.now() + 60_000;
-      while (!server.autoscaler!.stats().recent.includes(unloaded) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-      assert.ok(server.autoscaler!.stats().recent.includes(unloaded), JSON.stringify(server.autoscaler!.stats()));
-      while ((await held()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-      assert.ok(!(await held()), 'the idle variant is no longer held by any worker');
+      assert.ok(await until(() => server.autoscaler!.stats().recent.includes(unloaded), 60_000), JSON.stringify(server.autoscaler!.stats()));
+      assert.ok(await until(async () => !(await held()), 30_000), 'the idle variant is no longer held by any worker');
       assert.equal(server.autoscaler!.stats().errors, 0);
     } finally {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('is on by default, and adds a worker while the only one is saturated', { timeout: 180_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'infaas-autoscale-'));
+    const server = await startServer({
+      dataDir, demo: false,
+      config: { port: 0, profiling: SMALL_GRID, initialWorkers: { workerClass: 'cpu-1', count: 1 }, autoscaling: { policy: 'ours', maxWorkers: 2 } },
+    });
+    let stop = false;
+    const clients: Array<Promise<void>> = [];
+    try {
+      assert.ok(server.autoscaler, 'autoscaling runs without being asked for');
+      const variant = (await registerZooArch(server.url, 'fmnist-cnn-l')).find((n) => n.includes('.t1.b8.'))!;
+      const workers = async () => ((await (await fetch(`${server.url}/v1/workers`)).json()) as { workers: WorkerStatus[] }).workers;
+      assert.equal((await workers()).length, 1);
+      // Eight closed-loop clients keep the one single-thread worker busy running batches of the largest CNN.
+      const body = JSON.stringify({ variant, inputs: [Array.from({ length: 784 }, (_, i) => (i % 7) / 7)] });
+      let served = 0;
+      let failed = '';
+      for (let c = 0; c < 8; c++) {
+        clients.push((async () => {
+          while (!stop) {
+            const r = await fetch(`${server.url}/v1/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+            if (r.ok) served++;
+            else failed = await r.text();
+          }
+        })());
+      }
+      const added = await until(async () => (await workers()).length >= 2, 90_000);
+      assert.ok(added, `no worker added under load: ${JSON.stringify(server.autoscaler!.stats())}`);
+      assert.ok(server.autoscaler!.stats().recent.includes('addWorker cpu-1'), JSON.stringify(server.autoscaler!.stats().recent));
+      assert.ok(served > 0 && failed === '', `served ${served}, failure: ${failed}`);
+      stop = true;
+      await Promise.all(clients);
+      assert.equal(server.autoscaler!.stats().errors, 0);
+    } finally {
+      stop = true;
+      await Promise.all(clients);
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
     }

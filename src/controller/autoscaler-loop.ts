@@ -1,14 +1,17 @@
 // The live autoscaling loop: every policy tick, turns the worker pool's cached statuses into the policies'
 // ClusterSnapshot, calls the pure ScalingPolicy (src/policy/policies) and applies its actions to the real
 // workers (load/unload through the worker clients, add/remove workers through the pool), the way the
-// simulator (src/sim/simulator.ts) applies them to simulated ones. Opt-in: config `autoscaling.policy`.
+// simulator (src/sim/simulator.ts) applies them to simulated ones. It also lends the policy's router to the
+// dispatcher, so live use-case queries pick variants the way the simulated ones do. Config `autoscaling.policy`.
 
 import type { ReplicaStatus, WorkerClass, WorkerStatus } from '../core/types.ts';
 import type { AutoscalingConfig } from '../config/config.ts';
 import type { Catalogue } from '../policy/catalogue.ts';
 import { infaasPolicy } from '../policy/policies/infaas.ts';
 import { OURS_MODELS, oursPolicy } from '../policy/policies/ours.ts';
-import type { ClusterSnapshot, ScalingAction, ScalingPolicy, VariantSnapshot, WindowStats, WorkerSnapshot } from '../policy/scaling-policy.ts';
+import type { ClusterView } from '../policy/cluster-view.ts';
+import type { ClusterSnapshot, QueryDemand, ScalingAction, ScalingPolicy, VariantSnapshot, WindowStats, WorkerSnapshot } from '../policy/scaling-policy.ts';
+import type { Selection } from '../policy/select-variant.ts';
 import { specOf } from './dispatcher.ts';
 import type { ModelIndex } from './model-index.ts';
 import type { PoolLogger } from './worker-pool.ts';
@@ -38,6 +41,8 @@ export interface AutoscalerLoopOptions {
   tickMs?: number;
   /** Wall clock, ms since epoch: the clock of the workers' lastUsedAt (default Date.now). */
   now?: () => number;
+  /** Variants the dispatcher could not place since the last tick (drained at every tick); default none. */
+  unplaced?: () => readonly string[];
   log?: PoolLogger;
 }
 
@@ -78,11 +83,12 @@ export function livePolicy(cfg: AutoscalingConfig, workerClass: string): Scaling
 /**
  * The snapshot the policies see, from worker statuses. Every connected worker is `ready`; `starting` workers
  * (asked for, not yet connected) appear without variants. Utilisation is estimated from the monitor's window:
- * Σ batches/s × mean batch ms × threads of the variant, over the worker's threads. `unplaced` is always empty
- * (the dispatcher does not report variants it could not place yet).
+ * Σ batches/s × mean batch ms × threads of the variant, over the worker's threads.
+ *  * `unplaced`: variants the dispatcher had to cold-start on a worker without free memory for them.
  */
 export function toClusterSnapshot(
   statuses: readonly WorkerStatus[], starting: readonly WorkerSnapshot[], catalogue: Catalogue, classes: readonly WorkerClass[], now: number,
+  unplaced: readonly string[] = [],
 ): ClusterSnapshot {
   const workers: WorkerSnapshot[] = statuses.map((s) => {
     const threads = classes.find((c) => c.name === s.workerClass)?.threads ?? 1;
@@ -100,7 +106,7 @@ export function toClusterSnapshot(
       memoryBudgetMB: s.memoryBudgetMB, memoryUsedMB: s.memoryUsedMB, utilisation: Math.min(1, Math.max(0, busy / threads)), variants,
     };
   });
-  return { now, catalogue, workerClasses: classes, workers: [...workers, ...starting], unplaced: [] };
+  return { now, catalogue, workerClasses: classes, workers: [...workers, ...starting], unplaced };
 }
 
 function variantSnapshot(r: ReplicaStatus): VariantSnapshot {
@@ -138,6 +144,11 @@ export class AutoscalerLoop {
   start(): void {
     if (this.#closed || this.#timer) return;
     this.#schedule();
+  }
+
+  /** The policy's router with its current state: the dispatcher's use-case routing while the loop runs. */
+  route(q: QueryDemand, view: ClusterView, catalogue: Catalogue, now: number): Selection {
+    return this.#o.policy.route(q, view, catalogue, now, this.#state);
   }
 
   stats(): AutoscalerStats {
@@ -179,7 +190,7 @@ export class AutoscalerLoop {
         id: `starting-${i}`, workerClass: this.#o.workerClasses[0]?.name ?? '', phase: 'starting', startedAt: now, threads: 1,
         memoryBudgetMB: 0, memoryUsedMB: 0, utilisation: 0, variants: [],
       }));
-      const snapshot = toClusterSnapshot(this.#o.pool.snapshot(), starting, index.catalogue, this.#o.workerClasses, now);
+      const snapshot = toClusterSnapshot(this.#o.pool.snapshot(), starting, index.catalogue, this.#o.workerClasses, now, this.#o.unplaced?.() ?? []);
       const out = this.#o.policy.tick(snapshot, now, this.#state);
       this.#state = out.state;
       actions = out.actions;

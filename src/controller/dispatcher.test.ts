@@ -1,5 +1,6 @@
 // Tests of the dispatcher's deadline handling: what is left of the SLO goes to the worker as its budget,
-// exact-variant queries carry none, and a worker's early DEADLINE_EXCEEDED comes back with its details.
+// exact-variant queries carry none, and a worker's early DEADLINE_EXCEEDED comes back with its details;
+// use-case queries go through the policy's router when one is given; cold starts without room are recorded.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InfaasError } from '../core/errors.ts';
@@ -7,13 +8,16 @@ import type { Tensor, UseCase, Architecture, WorkerStatus } from '../core/types.
 import { keys } from '../metadata/metadata-store.ts';
 import { MemoryStore } from '../metadata/memory/memory-store.ts';
 import { makeVariant } from '../policy/fixtures.ts';
-import { Dispatcher } from './dispatcher.ts';
+import { selectVariant } from '../policy/select-variant.ts';
+import { Dispatcher, type UseCaseRouter } from './dispatcher.ts';
 import { LiveClusterView } from './live-cluster-view.ts';
 import { ModelIndex } from './model-index.ts';
 import type { InferOptions, InferReply, VariantSpec, WorkerClient } from './worker-client.ts';
 
 const useCase: UseCase = { id: 'classification/fashion-mnist', task: 'classification', dataset: 'fashion-mnist', inputShape: [4] };
 const variant = makeVariant({ name: 'm.fp32.t1.b8.all', arch: 'm', p95: 1, maxBatch: 8 });
+const big = makeVariant({ name: 'm.fp32.t1.b1.all', arch: 'm', p95: 1, maxBatch: 1, memoryMB: 95 });
+const small = makeVariant({ name: 'm.fp32.t2.b1.all', arch: 'm', p95: 1, maxBatch: 1, threads: 2, memoryMB: 5 });
 const arch: Architecture = {
   name: 'm', useCase: useCase.id, registeredAt: '', artifacts: [{ id: 'm.fp32', arch: 'm', precision: 'fp32', key: 'm.onnx', bytes: 1, sha256: '', inputName: 'x', outputName: 'y', accuracy: 90 }],
 };
@@ -41,16 +45,16 @@ const status: WorkerStatus = {
   replicas: [{ variant: variant.name, state: 'active', queued: 0, lastUsedAt: 0, memoryMB: 10 }],
 };
 
-async function setup() {
+async function setup(route?: UseCaseRouter) {
   const store = new MemoryStore();
   await store.set(keys.useCase(useCase.id), useCase);
   await store.set(keys.architecture('m'), arch);
-  await store.set(keys.variant(variant.name), variant);
+  for (const v of [variant, big, small]) await store.set(keys.variant(v.name), v);
   const index = await ModelIndex.load(store);
   const worker = new FakeWorker();
   const view = new LiveClusterView();
   view.sync([status], index.variants);
-  const dispatcher = new Dispatcher({ index: () => index, view, workers: { clients: () => [worker], get: () => worker, snapshot: () => [status] } });
+  const dispatcher = new Dispatcher({ index: () => index, view, workers: { clients: () => [worker], get: () => worker, snapshot: () => [status] }, route: () => route });
   return { dispatcher, worker };
 }
 
@@ -83,4 +87,31 @@ test("the worker's early rejection surfaces as DEADLINE_EXCEEDED with worker and
     return true;
   });
   assert.equal(worker.calls.length, 1, 'a deadline rejection is not retried');
+});
+
+test('a cold start on a worker without free memory for the variant is reported once as unplaced', async () => {
+  const { dispatcher } = await setup();
+  await dispatcher.infer({ level: 'variant', variant: small.name }, input); // 5 MB fits in the 90 MB free
+  await dispatcher.infer({ level: 'variant', variant: variant.name }, input); // already held
+  assert.deepEqual(dispatcher.takeUnplaced(), []);
+  await dispatcher.infer({ level: 'variant', variant: big.name }, input); // 95 MB does not: the worker must evict
+  await dispatcher.infer({ level: 'variant', variant: big.name }, input);
+  assert.deepEqual(dispatcher.takeUnplaced(), [big.name]);
+  assert.deepEqual(dispatcher.takeUnplaced(), [], 'taking the record clears it');
+});
+
+test("use-case queries are routed by the policy's router when one is set; cost-capped and arch queries are not", async () => {
+  const asked: string[] = [];
+  const router: UseCaseRouter = (q, view, catalogue, now) => {
+    asked.push(`${q.useCase} ${q.minAccuracy} ${q.latencyMs} ${q.batch}`);
+    return selectVariant({ kind: 'variant', variant: small.name, batch: q.batch }, catalogue, view, now);
+  };
+  const { dispatcher, worker } = await setup(router);
+  const r = await dispatcher.infer({ level: 'usecase', task: 'classification', dataset: 'fashion-mnist', minAccuracy: 80, latencyMs: 50 }, input);
+  assert.deepEqual(asked, ['classification/fashion-mnist 80 50 1']);
+  assert.equal(r.variant, small.name, 'the router chose it, not the cheapest loaded variant');
+  await dispatcher.infer({ level: 'usecase', task: 'classification', dataset: 'fashion-mnist', minAccuracy: 80, latencyMs: 50, maxCostPer1k: 1 }, input);
+  await dispatcher.infer({ level: 'arch', arch: 'm', latencyMs: 50 }, input);
+  assert.equal(asked.length, 1, 'a cost cap or another level uses selectVariant directly');
+  assert.equal(worker.calls.length, 3);
 });

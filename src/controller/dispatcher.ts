@@ -8,7 +8,10 @@ import { InfaasError, asInfaasError, invalid, unavailable } from '../core/errors
 import type { QuerySpec } from '../core/query.ts';
 import type { Tensor, UseCase, Variant, WorkerStatus } from '../core/types.ts';
 import type { Architecture } from '../core/types.ts';
-import { selectVariant, type SelectionRequest } from '../policy/select-variant.ts';
+import { selectVariant, type Selection, type SelectionRequest } from '../policy/select-variant.ts';
+import type { Catalogue } from '../policy/catalogue.ts';
+import type { ClusterView } from '../policy/cluster-view.ts';
+import type { QueryDemand } from '../policy/scaling-policy.ts';
 import { chooseWorker } from '../policy/choose-worker.ts';
 import type { ModelIndex } from './model-index.ts';
 import type { LiveClusterView } from './live-cluster-view.ts';
@@ -43,17 +46,43 @@ export interface InferResult {
   reason: string;
 }
 
+/** A use-case-level router (the autoscaling policy's `route`, so live and simulated queries pick variants alike). */
+export type UseCaseRouter = (q: QueryDemand, view: ClusterView, catalogue: Catalogue, now: number) => Selection;
+
+export interface DispatcherOptions {
+  index: () => ModelIndex;
+  workers: WorkerSource;
+  view: LiveClusterView;
+  now?: () => number;
+  /** Routes use-case queries (without a cost cap); default: selectVariant, like the other levels. */
+  route?: () => UseCaseRouter | undefined;
+}
+
 export class Dispatcher {
   readonly #index: () => ModelIndex;
   readonly #workers: WorkerSource;
   readonly #view: LiveClusterView;
   readonly #now: () => number;
+  readonly #route: () => UseCaseRouter | undefined;
+  /** Variants cold-started since the last takeUnplaced() on a worker without free memory for them (it had to evict). */
+  readonly #unplaced = new Set<string>();
 
-  constructor(opts: { index: () => ModelIndex; workers: WorkerSource; view: LiveClusterView; now?: () => number }) {
+  constructor(opts: DispatcherOptions) {
     this.#index = opts.index;
     this.#workers = opts.workers;
     this.#view = opts.view;
     this.#now = opts.now ?? (() => performance.now());
+    this.#route = opts.route ?? (() => undefined);
+  }
+
+  /**
+   * The variants that needed a cold start since the last call while no worker had the free memory for them
+   * (the worker evicted others to make room), and clears the record: the worker autoscaler's "could not place".
+   */
+  takeUnplaced(): string[] {
+    const out = [...this.#unplaced];
+    this.#unplaced.clear();
+    return out;
   }
 
   /** The use case a query is for (to decode its inputs before dispatch). */
@@ -80,7 +109,7 @@ export class Dispatcher {
     let lastError: InfaasError | undefined;
     for (let attempt = 0; attempt < 2; attempt++) {
       const now = this.#now();
-      const selection = selectVariant(request, idx.catalogue, this.#view, now);
+      const selection = this.#select(request, idx, now);
       const variant = selection.variant;
       const client = this.#pickWorker(variant, selection.workerId, now);
       const arch = idx.architecture(variant.arch);
@@ -135,6 +164,12 @@ export class Dispatcher {
     return held.filter((id): id is string => id !== undefined);
   }
 
+  #select(request: SelectionRequest, idx: ModelIndex, now: number): Selection {
+    const route = request.kind === 'usecase' && request.maxCostPer1k === undefined ? this.#route() : undefined;
+    if (!route || request.kind !== 'usecase') return selectVariant(request, idx.catalogue, this.#view, now);
+    return route({ useCase: request.useCase, minAccuracy: request.minAccuracy, latencyMs: request.latencyMs, batch: request.batch }, this.#view, idx.catalogue, now);
+  }
+
   #pickWorker(variant: Variant, preferred: string | undefined, now: number): WorkerClient {
     const clients = this.#workers.clients();
     if (!clients.length) throw unavailable('no worker is running (workers are starting or restarting); try again shortly');
@@ -143,6 +178,8 @@ export class Dispatcher {
       if (c) return c;
     }
     const statuses = this.#workers.snapshot().filter((s) => clients.some((c) => c.id === s.id));
+    const holds = (s: WorkerStatus) => s.replicas.some((r) => r.variant === variant.name && r.state !== 'inactive' && r.state !== 'unloading');
+    if (statuses.length && !statuses.some((s) => holds(s) || s.memoryBudgetMB - s.memoryUsedMB >= variant.profile.memoryMB)) this.#unplaced.add(variant.name);
     const views = statuses.map((s) => ({
       ...s,
       queued: this.#view.workerLoad(s.id),

@@ -10,7 +10,7 @@ const common: CommandSpec['options'] = {
   port: { type: 'string', short: 'p', valueName: 'N', description: 'TCP port to listen on (default 8080; 0 picks a free one)' },
   host: { type: 'string', valueName: 'H', description: 'address to bind (default 127.0.0.1)' },
   'data-dir': { type: 'string', valueName: 'DIR', description: 'where models, profiles and metadata live (default ./.infaas)' },
-  autoscale: { type: 'string', valueName: 'POLICY', description: 'run a scaling policy live: off, ours or infaas (default off, or the config file\'s autoscaling.policy)' },
+  autoscale: { type: 'string', valueName: 'POLICY', description: 'the live scaling policy: ours, infaas or off (default ours, or the config file\'s autoscaling.policy)' },
 };
 
 const AUTOSCALE = ['off', 'ours', 'infaas'] as const;
@@ -42,7 +42,7 @@ export const serveCommand: Command = {
     name: 'serve',
     summary: 'Start the INFaaS server (REST API, controller and local workers) in the foreground.',
     usage: 'serve [--port N] [--host H] [--data-dir DIR] [--autoscale POLICY]',
-    examples: ['infaas serve', 'infaas serve --autoscale ours', 'infaas serve --port 9000 --data-dir /var/lib/infaas'],
+    examples: ['infaas serve', 'infaas serve --autoscale off', 'infaas serve --port 9000 --data-dir /var/lib/infaas'],
     options: common,
     positionals: { min: 0, max: 0 },
     client: false,
