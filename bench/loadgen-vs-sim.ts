@@ -4,6 +4,9 @@
 // by side. Cost on both sides is worker-seconds × class price; the live side also shows the per-query cost.
 //
 // Run: node --import tsx bench/loadgen-vs-sim.ts [SECONDS=60] [PEAK_QPS=200] [TRACE=bursty] [AUTOSCALE=off|ours|infaas]
+//        [--archs a,b,...] [--min-accuracy 75] [--latency-ms 50] [--worker-class cpu-2] [--max-workers 2] [--worker-start-ms 400]
+// The live server starts one worker of --worker-class and may grow to --max-workers; the simulated policies get the
+// same class, limit and worker start time (local worker processes start in ~0.4 s here, not a cloud VM's ~5 s).
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +14,10 @@ import { join } from 'node:path';
 import { defaultConfig } from '../src/config/config.ts';
 import { runLoad } from '../src/loadgen/open-loop.ts';
 import { zooSamples } from '../src/loadgen/query-mix.ts';
-import { getPolicy } from '../src/policy/policies/index.ts';
+import { infaasPolicy } from '../src/policy/policies/infaas.ts';
+import { oursPolicy } from '../src/policy/policies/ours.ts';
+import { staticPeakPolicy } from '../src/policy/policies/static-peak.ts';
+import type { ScalingPolicy } from '../src/policy/scaling-policy.ts';
 import { simulate } from '../src/sim/simulator.ts';
 import { getTrace } from '../src/sim/traces.ts';
 import { storedVariants } from '../src/sim/variant-source.ts';
@@ -22,21 +28,38 @@ const PEAK = Number(process.argv[3] ?? 200);
 const TRACE = process.argv[4] ?? 'bursty';
 /** Live autoscaling policy of the server: off (fixed deployment), ours or infaas. */
 const AUTOSCALE = process.argv[5] ?? 'off';
+const flag = (k: string, d: string) => {
+  const i = process.argv.indexOf(`--${k}`);
+  return i >= 0 ? process.argv[i + 1] : d;
+};
 const SEED = 1;
 const money = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : x.toPrecision(3));
-const SELECTION = { level: 'usecase' as const, task: 'classification', dataset: 'fashion-mnist', minAccuracy: 75, latencyMs: 50 };
-const ARCHS = ['fmnist-tiny', 'fmnist-linear', 'fmnist-mlp-s', 'fmnist-cnn-s', 'fmnist-cnn-m'];
+const SELECTION = {
+  level: 'usecase' as const, task: 'classification', dataset: 'fashion-mnist', minAccuracy: Number(flag('min-accuracy', '75')), latencyMs: Number(flag('latency-ms', '50')),
+};
+const ARCHS = flag('archs', 'fmnist-tiny,fmnist-linear,fmnist-mlp-s,fmnist-cnn-s,fmnist-cnn-m').split(',');
+const WORKER_CLASS = flag('worker-class', 'cpu-2');
+const MAX_WORKERS = Number(flag('max-workers', '2'));
+const WORKER_START_MS = Number(flag('worker-start-ms', '400'));
+const erase = <S>(p: ScalingPolicy<S>) => p as unknown as ScalingPolicy<unknown>;
+const SIM_POLICIES: Record<string, () => ScalingPolicy<unknown>> = {
+  ours: () => erase(oursPolicy({ workerClass: WORKER_CLASS, maxWorkers: MAX_WORKERS })),
+  infaas: () => erase(infaasPolicy(WORKER_CLASS, MAX_WORKERS)),
+  'static-peak': () => erase(staticPeakPolicy(WORKER_CLASS)),
+};
 const GRID = { threads: [1, 2], maxBatch: [1, 8], optLevels: ['all'], runs: 20, warmup: 3 };
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'infaas-lvs-'));
-  writeFileSync(join(dataDir, 'infaas.json'), JSON.stringify({ profiling: GRID, autoscaling: { policy: AUTOSCALE, maxWorkers: 2 } }));
+  writeFileSync(join(dataDir, 'infaas.json'), JSON.stringify({
+    profiling: GRID, initialWorkers: { workerClass: WORKER_CLASS, count: 1 }, autoscaling: { policy: AUTOSCALE, maxWorkers: MAX_WORKERS },
+  }));
   const trace = getTrace(TRACE, { durationS: SECONDS, peakQps: PEAK });
   const server = await startServerProcess({ dataDir });
   let live;
   try {
     for (const a of ARCHS) await registerZooModel(server.url, a);
-    console.log(`registered ${ARCHS.join(', ')}; replaying ${TRACE} for ${SECONDS} s at up to ${PEAK} qps against ${server.url} (live autoscaling: ${AUTOSCALE})`);
+    console.log(`registered ${ARCHS.join(', ')}; replaying ${TRACE} for ${SECONDS} s at up to ${PEAK} qps against ${server.url} (${WORKER_CLASS} workers, live autoscaling: ${AUTOSCALE}, at most ${MAX_WORKERS} workers)`);
     const prices = new Map(defaultConfig('').workerClasses.map((c) => [c.name, c.pricePerHour]));
     live = (await runLoad({ server: server.url, trace, selection: SELECTION, samples: zooSamples('fashion-mnist'), seed: SEED, classPrices: prices })).report;
   } finally {
@@ -47,13 +70,13 @@ async function main(): Promise<void> {
     const mix = [{ name: 'live', weight: 1, useCase: 'classification/fashion-mnist', minAccuracy: SELECTION.minAccuracy, latencyMs: SELECTION.latencyMs }];
     const rows: Array<Record<string, string | number>> = [{
       run: 'live (loadgen)', queries: live.requests, 'SLO attainment %': live.sloAttainment * 100, 'p50 ms': live.latency.p50, 'p95 ms': live.latency.p95, 'p99 ms': live.latency.p99,
-      'errors': live.requests - live.ok, 'cost $ (workers)': money(live.workerCost), 'cost $ (per query)': money(live.queryCost),
+      'errors': live.requests - live.ok, 'workers (max)': live.maxWorkers ?? '-', 'cost $ (workers)': money(live.workerCost), 'cost $ (per query)': money(live.queryCost),
     }];
-    for (const p of ['ours', 'infaas', 'static-peak']) {
-      const m = simulate({ trace, policy: getPolicy(p), variants, mix, seed: SEED, warmupS: 0 }).metrics;
+    for (const [p, policy] of Object.entries(SIM_POLICIES)) {
+      const m = simulate({ trace, policy: policy(), variants, mix, seed: SEED, warmupS: 0, workerStartMs: WORKER_START_MS, maxWorkers: MAX_WORKERS }).metrics;
       rows.push({
         run: `simulated (${p})`, queries: m.queries, 'SLO attainment %': (1 - m.violationRate) * 100, 'p50 ms': m.p50Ms, 'p95 ms': m.p95Ms, 'p99 ms': m.p99Ms,
-        'errors': m.rejected, 'cost $ (workers)': money(m.cost), 'cost $ (per query)': '-',
+        'errors': m.rejected, 'workers (max)': m.maxWorkers, 'cost $ (workers)': money(m.cost), 'cost $ (per query)': '-',
       });
     }
     console.log(`\n${TRACE}, ${SECONDS} s, peak ${PEAK} qps, use case fashion-mnist ≥ ${SELECTION.minAccuracy}% within ${SELECTION.latencyMs} ms, seed ${SEED}`);

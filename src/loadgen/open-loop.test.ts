@@ -138,6 +138,9 @@ describe('against a real server', () => {
     assert.equal(report.withinSlo, records.filter((r) => r.latencyMs! <= 1000).length);
     assert.equal(report.sloAttainment, report.withinSlo / report.requests);
     assert.ok(report.queryCost! > 0 && report.workerCost! > 0);
+    assert.equal(report.maxWorkers, 1);
+    // One cpu-2 worker watched for the run (≥ 2 s): its price × the watched time, within the run's bounds.
+    assert.ok(report.workerCost! >= (0.096 * 1.5) / 3600 && report.workerCost! <= (0.096 * 10) / 3600, String(report.workerCost));
     const unsat = await runLoad({
       server: server.url, trace: getTrace('steady-low', { durationS: 0.5, peakQps: 40 }), samples, seed: 4,
       selection: { level: 'usecase', task: 'classification', dataset: 'fashion-mnist', minAccuracy: 99.9, latencyMs: 1000 },

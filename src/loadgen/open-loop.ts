@@ -88,7 +88,7 @@ export async function runLoad(opts: LoadgenOptions): Promise<LoadResult> {
       req.end(body);
     });
 
-  const workersBefore = await workerCensus(base, opts.classPrices).catch(() => undefined);
+  const census = opts.classPrices ? watchWorkers(base, opts.classPrices) : undefined;
   const records: RequestRecord[] = new Array(arrivals.length);
   const inflight = new Set<Promise<void>>();
   let done = 0;
@@ -158,9 +158,11 @@ export async function runLoad(opts: LoadgenOptions): Promise<LoadResult> {
     const c = await variantCost(base, v).catch(() => undefined);
     if (c) costs.set(v, c);
   }));
-  const workersAfter = await workerCensus(base, opts.classPrices).catch(() => undefined);
-  const workerCost = workersBefore !== undefined && workersAfter !== undefined ? (((workersBefore + workersAfter) / 2) * wallS) / 3600 : undefined;
-  const report = buildReport({ trace: opts.trace.name, durationS: opts.trace.durationS, sloMs: sloOf(opts.selection), records, elapsedS, costs, workerCost });
+  const workers = await census?.stop();
+  const report = buildReport({
+    trace: opts.trace.name, durationS: opts.trace.durationS, sloMs: sloOf(opts.selection), records, elapsedS, costs,
+    ...(workers ? { workerCost: workers.cost, maxWorkers: workers.maxWorkers } : {}),
+  });
   return { report, records };
 }
 
@@ -175,9 +177,38 @@ async function variantCost(base: URL, name: string): Promise<VariantCost> {
   return { costPer1k: j.variant.profile.costPer1k, workerClass: j.variant.profile.workerClass };
 }
 
-/** Σ over running workers of their class's price per hour (undefined without prices). */
-async function workerCensus(base: URL, prices: ReadonlyMap<string, number> | undefined): Promise<number | undefined> {
-  if (!prices) return undefined;
+/** The running workers: how many, and the sum of their classes' prices per hour. */
+async function workerCensus(base: URL, prices: ReadonlyMap<string, number>): Promise<{ count: number; pricePerHour: number }> {
   const j = (await getJson(base, '/v1/workers')) as { workers: Array<{ workerClass: string }> };
-  return j.workers.reduce((s, w) => s + (prices.get(w.workerClass) ?? 0), 0);
+  return { count: j.workers.length, pricePerHour: j.workers.reduce((s, w) => s + (prices.get(w.workerClass) ?? 0), 0) };
+}
+
+/**
+ * Polls the worker census every `everyMs` from now until stop(): the worker cost of the run (the price of the
+ * workers seen at each poll, held until the next one) and the most workers seen, so an autoscaling server's
+ * cost follows its scale-outs. A failed poll keeps the previous census.
+ */
+function watchWorkers(base: URL, prices: ReadonlyMap<string, number>, everyMs = 1000): { stop(): Promise<{ cost: number; maxWorkers: number }> } {
+  let cost = 0;
+  let maxWorkers = 0;
+  let last: { at: number; pricePerHour: number } | undefined;
+  const poll = async () => {
+    const c = await workerCensus(base, prices).catch(() => undefined);
+    const at = performance.now();
+    if (last) cost += (last.pricePerHour * (at - last.at)) / 3_600_000;
+    if (c) maxWorkers = Math.max(maxWorkers, c.count);
+    last = { at, pricePerHour: c?.pricePerHour ?? last?.pricePerHour ?? 0 };
+  };
+  let running = poll();
+  const timer = setInterval(() => {
+    running = running.then(poll);
+  }, everyMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await poll();
+      return { cost, maxWorkers };
+    },
+  };
 }

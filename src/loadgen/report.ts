@@ -61,6 +61,8 @@ export interface LoadReport {
   costPer1k?: number;
   /** Worker cost of the run, when given: Σ worker-seconds × class price per hour / 3600. */
   workerCost?: number;
+  /** Most workers seen running during the run, when watched. */
+  maxWorkers?: number;
 }
 
 /** p-th percentile (0..100) by nearest rank of an ascending array; NaN when empty. */
@@ -78,6 +80,7 @@ export interface ReportInput {
   elapsedS: number;
   costs?: ReadonlyMap<string, VariantCost>;
   workerCost?: number;
+  maxWorkers?: number;
 }
 
 export function buildReport(inp: ReportInput): LoadReport {
@@ -135,5 +138,6 @@ export function buildReport(inp: ReportInput): LoadReport {
     workers,
     ...(queryCost !== undefined ? { queryCost, costPer1k: (queryCost / costed) * 1000 } : {}),
     ...(inp.workerCost !== undefined ? { workerCost: inp.workerCost } : {}),
+    ...(inp.maxWorkers !== undefined ? { maxWorkers: inp.maxWorkers } : {}),
   };
 }

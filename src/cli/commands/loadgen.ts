@@ -24,6 +24,7 @@ export function loadReportText(r: LoadReport): string {
     ['send lag p99', `${ms(r.sendLag.p99)} ms`],
     ['cost (per query)', r.queryCost === undefined ? '-' : `$${money(r.queryCost)} (Σ variant costPer1k × queries / 1000; $${money(r.costPer1k)} per 1k)`],
     ['cost (workers)', r.workerCost === undefined ? '-' : `$${money(r.workerCost)} (worker-seconds × class price)`],
+    ...(r.maxWorkers !== undefined ? [['workers (most seen)', String(r.maxWorkers)] as [string, string]] : []),
   ];
   let out = table(['METRIC', 'VALUE'], rows);
   const errs = Object.entries(r.errors).sort((a, b) => b[1] - a[1]);
