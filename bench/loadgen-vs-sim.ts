@@ -1,7 +1,8 @@
 // Live trace replay vs the simulator (issue 3): the bursty trace sent open loop by the load generator to a real
 // `infaas serve` with the fashion-mnist zoo registered, then the same trace, seed and query class simulated over
 // the profiles that server measured (read back from its data dir). Prints SLO attainment, latency and cost side
-// by side. Cost on both sides is worker-seconds × class price; the live side also shows the per-query cost.
+// by side. Cost on both sides is worker-seconds × class price; the live side also shows the per-query cost. The
+// simulator is given the serving overhead it does not model (HTTP, controller, transport), measured first.
 //
 // Run: node --import tsx bench/loadgen-vs-sim.ts [SECONDS=60] [PEAK_QPS=200] [TRACE=bursty] [AUTOSCALE=off|ours|infaas]
 //        [--archs a,b,...] [--min-accuracy 75] [--latency-ms 50] [--worker-class cpu-2] [--max-workers 2] [--worker-start-ms 400]
@@ -13,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig } from '../src/config/config.ts';
 import { runLoad } from '../src/loadgen/open-loop.ts';
-import { zooSamples } from '../src/loadgen/query-mix.ts';
+import { inferPath, zooSamples, type SamplePool } from '../src/loadgen/query-mix.ts';
 import { infaasPolicy } from '../src/policy/policies/infaas.ts';
 import { oursPolicy } from '../src/policy/policies/ours.ts';
 import { staticPeakPolicy } from '../src/policy/policies/static-peak.ts';
@@ -49,6 +50,22 @@ const SIM_POLICIES: Record<string, () => ScalingPolicy<unknown>> = {
 };
 const GRID = { threads: [1, 2], maxBatch: [1, 8], optLevels: ['all'], runs: 20, warmup: 3 };
 
+/**
+ * The serving overhead the simulator does not model: median over sequential queries of the client's round trip
+ * minus the worker's queue, load and inference time (the reply's timing), i.e. HTTP + controller + transport.
+ */
+async function measureOverheadMs(url: string, samples: SamplePool, n = 300): Promise<number> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const r = await fetch(`${url}${inferPath(SELECTION)}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: new Uint8Array(samples.bodies[i % samples.bodies.length]) });
+    const j = (await r.json()) as { timing?: { queueMs: number; loadMs: number; inferenceMs: number } };
+    const took = performance.now() - t;
+    if (r.ok && j.timing && i >= n / 3) out.push(took - j.timing.queueMs - j.timing.loadMs - j.timing.inferenceMs);
+  }
+  return out.sort((a, b) => a - b)[Math.floor(out.length / 2)] ?? 0;
+}
+
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'infaas-lvs-'));
   writeFileSync(join(dataDir, 'infaas.json'), JSON.stringify({
@@ -57,14 +74,19 @@ async function main(): Promise<void> {
   const trace = getTrace(TRACE, { durationS: SECONDS, peakQps: PEAK });
   const server = await startServerProcess({ dataDir });
   let live;
+  let overheadMs: number | undefined;
   try {
     for (const a of ARCHS) await registerZooModel(server.url, a);
     console.log(`registered ${ARCHS.join(', ')}; replaying ${TRACE} for ${SECONDS} s at up to ${PEAK} qps against ${server.url} (${WORKER_CLASS} workers, live autoscaling: ${AUTOSCALE}, at most ${MAX_WORKERS} workers)`);
     const prices = new Map(defaultConfig('').workerClasses.map((c) => [c.name, c.pricePerHour]));
-    live = (await runLoad({ server: server.url, trace, selection: SELECTION, samples: zooSamples('fashion-mnist'), seed: SEED, classPrices: prices })).report;
+    const samples = zooSamples('fashion-mnist');
+    overheadMs = await measureOverheadMs(server.url, samples);
+    console.log(`serving overhead outside the worker (median of sequential queries): ${overheadMs.toFixed(2)} ms`);
+    live = (await runLoad({ server: server.url, trace, selection: SELECTION, samples, seed: SEED, classPrices: prices })).report;
   } finally {
     await server.stop();
   }
+  const extraMs = overheadMs ?? 0;
   try {
     const variants = await storedVariants(dataDir, 1);
     const mix = [{ name: 'live', weight: 1, useCase: 'classification/fashion-mnist', minAccuracy: SELECTION.minAccuracy, latencyMs: SELECTION.latencyMs }];
@@ -73,9 +95,9 @@ async function main(): Promise<void> {
       'errors': live.requests - live.ok, 'workers (max)': live.maxWorkers ?? '-', 'cost $ (workers)': money(live.workerCost), 'cost $ (per query)': money(live.queryCost),
     }];
     for (const [p, policy] of Object.entries(SIM_POLICIES)) {
-      const m = simulate({ trace, policy: policy(), variants, mix, seed: SEED, warmupS: 0, workerStartMs: WORKER_START_MS, maxWorkers: MAX_WORKERS }).metrics;
+      const m = simulate({ trace, policy: policy(), variants, mix, seed: SEED, warmupS: 0, workerStartMs: WORKER_START_MS, maxWorkers: MAX_WORKERS, requestOverheadMs: extraMs }).metrics;
       rows.push({
-        run: `simulated (${p})`, queries: m.queries, 'SLO attainment %': (1 - m.violationRate) * 100, 'p50 ms': m.p50Ms, 'p95 ms': m.p95Ms, 'p99 ms': m.p99Ms,
+        run: `simulated (${p}, +${extraMs.toFixed(2)} ms)`, queries: m.queries, 'SLO attainment %': (1 - m.violationRate) * 100, 'p50 ms': m.p50Ms, 'p95 ms': m.p95Ms, 'p99 ms': m.p99Ms,
         'errors': m.rejected, 'workers (max)': m.maxWorkers, 'cost $ (workers)': money(m.cost), 'cost $ (per query)': '-',
       });
     }

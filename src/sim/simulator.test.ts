@@ -10,6 +10,7 @@ import type { QueryClass, ScalingPolicy } from '../policy/scaling-policy.ts';
 import { selectVariant } from '../policy/select-variant.ts';
 import { simulate, type SimOptions } from './simulator.ts';
 import { getTrace } from './traces.ts';
+import { defaultMix } from './query-mix.ts';
 import { zooVariants } from './variant-source.ts';
 
 const zoo = new Catalogue(zooVariants());
@@ -42,6 +43,19 @@ test('a static fleet sized for the peak has ~no violations on steady-low without
   const m = simulate(base({ trace: getTrace('steady-low', { durationS: 30, peakQps: 1000 }), policy: getPolicy('static-peak'), interference: false })).metrics;
   assert.ok(m.violationRate < 0.002, `violations ${m.violationRate}`);
   assert.ok(m.meanWorkers >= 1);
+});
+
+test('a per-request overhead adds to every latency and eats into the SLO', () => {
+  const opts = base({ trace: getTrace('steady-low', { durationS: 30, peakQps: 1000 }), policy: getPolicy('static-peak'), interference: false });
+  const none = simulate(opts).metrics;
+  const some = simulate({ ...opts, requestOverheadMs: 2 }).metrics;
+  assert.equal(some.queries, none.queries);
+  assert.ok(Math.abs(some.p50Ms - none.p50Ms - 2) < 0.5, `p50 ${none.p50Ms} -> ${some.p50Ms}`);
+  // an overhead as long as the tightest SLO of the mix leaves no time for it: those queries all miss
+  const tightest = Math.min(...defaultMix(zoo).map((c) => c.latencyMs));
+  const over = simulate({ ...opts, requestOverheadMs: tightest }).metrics;
+  assert.ok(over.violationRate > none.violationRate + 0.05, `violations ${none.violationRate} -> ${over.violationRate}`);
+  assert.throws(() => simulate({ ...opts, requestOverheadMs: -1 }), /requestOverheadMs must be >= 0/);
 });
 
 test('noisy neighbours slow a worker down: late queries appear that do not without them', () => {

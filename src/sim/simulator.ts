@@ -5,6 +5,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Variant, WorkerClass } from '../core/types.ts';
+import { invalid } from '../core/errors.ts';
 import { Catalogue, p50At } from '../policy/catalogue.ts';
 import type { ClusterSnapshot, QueryClass, QueryDemand, ScalingPolicy, VariantSnapshot, WorkerSnapshot } from '../policy/scaling-policy.ts';
 import { EventQueue } from './event-queue.ts';
@@ -33,6 +34,11 @@ export interface SimOptions {
   workerClasses?: readonly WorkerClass[];
   /** Hard cap on live workers (default 5,000). */
   maxWorkers?: number;
+  /**
+   * Fixed time per query spent outside the worker (HTTP, controller, transport), ms; default 0. Added to every
+   * query's latency and taken from the deadline the worker sees, as the live dispatcher does with its budget.
+   */
+  requestOverheadMs?: number;
 }
 
 export interface SimResult {
@@ -72,6 +78,7 @@ class Simulation {
   private completed = 0;
   private rejected = 0;
   private readonly rejectedBy = { unsatisfiable: 0, unplaced: 0, deadline: 0 };
+  private readonly overheadMs: number;
   private late = 0;
   private accSum = 0;
   private busyMs = 0;
@@ -100,6 +107,8 @@ class Simulation {
     this.rngExec = mulberry32(seed ^ 0x27d4eb2f);
     this.rngRoute = mulberry32(seed ^ 0x165667b1);
     this.warmupMs = (opts.warmupS ?? 60) * 1000;
+    this.overheadMs = opts.requestOverheadMs ?? 0;
+    if (!(this.overheadMs >= 0)) throw invalid(`requestOverheadMs must be >= 0, got ${opts.requestOverheadMs}`);
     this.startMs = this.warmupMs;
     this.endMs = this.warmupMs + opts.trace.durationS * 1000;
     this.tickMs = opts.policy.tickMs;
@@ -161,7 +170,7 @@ class Simulation {
     this.scheduleArrival();
     const ci = this.pickClass(this.rngMix());
     const cls = this.mix[ci];
-    const q: SimQuery = { arrival: now, deadline: now + cls.latencyMs, cls: ci };
+    const q: SimQuery = { arrival: now, deadline: now + cls.latencyMs - this.overheadMs, cls: ci };
     this.simulated++;
     if (now >= this.startMs) {
       this.queries++;
@@ -267,7 +276,7 @@ class Simulation {
       s.wE2e.push(lat);
       if (q.arrival < this.startMs || q.arrival >= this.endMs) continue;
       this.completed++;
-      this.hist.record(lat);
+      this.hist.record(lat + this.overheadMs);
       this.accSum += s.entry.accuracy;
       if (now > q.deadline) { this.late++; this.wViolations++; }
     }
