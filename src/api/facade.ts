@@ -18,11 +18,27 @@ export interface ArchitectureSummary {
   fastestP50Ms: number | null;
 }
 
+/** What the live autoscaling loop is doing: its policy and limit, its counters and its last actions. */
+export interface AutoscalingStatus {
+  /** The policy's name, or 'off'. */
+  policy: string;
+  maxWorkers?: number;
+  ticks?: number;
+  applied?: number;
+  skipped?: number;
+  failed?: number;
+  errors?: number;
+  /** The last actions carried out, newest last, e.g. "addWorker cpu-1", "unload w1 fmnist-linear.fp32.t1.b8.all". */
+  recent?: string[];
+}
+
 export interface ApiDeps {
   index: () => ModelIndex;
   registry: Registry;
   dispatcher: Dispatcher;
   workers: () => WorkerStatus[];
+  /** The autoscaling loop's status; default: off. */
+  autoscaling?: () => AutoscalingStatus;
 }
 
 export class InfaasApi {
@@ -62,6 +78,10 @@ export class InfaasApi {
 
   listWorkers(): WorkerStatus[] {
     return this.#d.workers();
+  }
+
+  autoscaling(): AutoscalingStatus {
+    return this.#d.autoscaling?.() ?? { policy: 'off' };
   }
 
   /** Loads a variant on a worker ahead of traffic (the one chooseWorker picks). */

@@ -103,7 +103,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     log(`autoscaling with policy ${config.autoscaling.policy} (at most ${config.autoscaling.maxWorkers} workers)`);
   }
 
-  const api = new InfaasApi({ index: () => index, registry, dispatcher, workers: () => pool.snapshot() });
+  const api = new InfaasApi({
+    index: () => index, registry, dispatcher, workers: () => pool.snapshot(),
+    autoscaling: () => (autoscaler ? { policy: config.autoscaling.policy, maxWorkers: config.autoscaling.maxWorkers, ...autoscaler.stats() } : { policy: 'off' }),
+  });
   const resumed = await registry.resume();
   if (resumed) log(`resuming ${resumed} interrupted registration(s)`);
 

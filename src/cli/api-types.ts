@@ -18,7 +18,11 @@ export interface ArchitectureSummary {
 export interface UseCasesReply { useCases: UseCaseSummary[] }
 export interface ModArchReply { useCase: UseCase; architectures: ArchitectureSummary[] }
 export interface ModInfoReply { architecture: Architecture; useCase: UseCase; variants: Variant[] }
-export interface WorkersReply { workers: WorkerStatus[] }
+export interface WorkersReply {
+  workers: WorkerStatus[];
+  /** Absent from servers older than the autoscaling loop. */
+  autoscaling?: { policy: string; maxWorkers?: number; recent?: string[] };
+}
 
 export type RegistrationState = 'PROFILING' | 'SUCCEEDED' | 'FAILED';
 

@@ -294,7 +294,11 @@ describe('AutoscalerLoop live (real server, worker processes and the ours policy
       }
       const added = await until(async () => (await workers()).length >= 2, 90_000);
       assert.ok(added, `no worker added under load: ${JSON.stringify(server.autoscaler!.stats())}`);
-      assert.ok(server.autoscaler!.stats().recent.includes('addWorker cpu-1'), JSON.stringify(server.autoscaler!.stats().recent));
+      // GET /v1/workers tells what the loop did.
+      const scaling = ((await (await fetch(`${server.url}/v1/workers`)).json()) as any).autoscaling;
+      assert.equal(scaling.policy, 'ours');
+      assert.equal(scaling.maxWorkers, 2);
+      assert.ok(scaling.recent.includes('addWorker cpu-1'), JSON.stringify(scaling));
       assert.ok(served > 0 && failed === '', `served ${served}, failure: ${failed}`);
       stop = true;
       await Promise.all(clients);

@@ -150,7 +150,6 @@ export async function runLoad(opts: LoadgenOptions): Promise<LoadResult> {
   }
   agent.destroy();
   const elapsedS = arrivals.length ? Math.max(0, lastEnd - (t0 + arrivals[0] * 1000)) / 1000 : 0;
-  const wallS = (performance.now() - t0) / 1000;
 
   const served = new Set(records.map((r) => r.variant).filter((v): v is string => !!v));
   const costs = new Map<string, VariantCost>();

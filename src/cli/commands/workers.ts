@@ -1,4 +1,5 @@
-// `infaas workers`: the workers, their memory and the variants loaded on each with their state and last-second stats.
+// `infaas workers`: the workers, their memory, the variants loaded on each with their state and last-second stats,
+// and what the autoscaling loop did last.
 
 import type { WorkersReply } from '../api-types.ts';
 import { flag } from '../args.ts';
@@ -6,6 +7,17 @@ import { clientFor, printJson, type Command } from '../command.ts';
 import { num, table } from '../format.ts';
 
 export function workersText(reply: WorkersReply): string {
+  return workersTable(reply) + autoscalingText(reply.autoscaling);
+}
+
+function autoscalingText(a: WorkersReply['autoscaling']): string {
+  if (!a) return '';
+  if (a.policy === 'off') return '\nautoscaling: off\n';
+  const recent = (a.recent ?? []).slice(-5);
+  return `\nautoscaling: ${a.policy}, at most ${a.maxWorkers ?? '?'} workers; last actions: ${recent.length ? recent.join('; ') : 'none yet'}\n`;
+}
+
+function workersTable(reply: WorkersReply): string {
   if (reply.workers.length === 0) return 'no workers running\n';
   const workers = table(['WORKER', 'CLASS', 'MEM_USED_MB', 'MEM_BUDGET_MB', 'REPLICAS', 'ADDRESS'], reply.workers.map((w) => [
     w.id, w.workerClass, num(w.memoryUsedMB, 1), num(w.memoryBudgetMB, 0), w.replicas.length, w.address,
@@ -23,7 +35,7 @@ export function workersText(reply: WorkersReply): string {
 export const workersCommand: Command = {
   spec: {
     name: 'workers',
-    summary: 'List the workers with their memory use and the variants loaded on each.',
+    summary: 'List the workers with their memory use, the variants loaded on each, and the autoscaler\'s last actions.',
     usage: 'workers',
     examples: ['infaas workers', 'infaas workers --json'],
     options: {},

@@ -38,7 +38,7 @@ export async function buildRestServer(api: InfaasApi, opts: RestOptions): Promis
   app.get<{ Params: { name: string } }>('/v1/variants/:name', async (req) => ({ variant: api.getVariant(req.params.name) }));
   app.post<{ Params: { name: string } }>('/v1/variants/:name/load', async (req) => api.loadVariant(req.params.name));
   app.post<{ Params: { name: string } }>('/v1/variants/:name/unload', async (req) => api.unloadVariant(req.params.name));
-  app.get('/v1/workers', async () => ({ workers: api.listWorkers() }));
+  app.get('/v1/workers', async () => ({ workers: api.listWorkers(), autoscaling: api.autoscaling() }));
 
   app.post('/v1/models', async (req, reply) => {
     if (!req.isMultipart()) throw invalid('registration must be sent as multipart/form-data (fields task, dataset, arch; files model and validation or profile)');
