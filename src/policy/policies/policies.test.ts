@@ -8,7 +8,9 @@ import { Catalogue } from '../catalogue.ts';
 import { makeVariant } from '../fixtures.ts';
 import { variantSnap, workerSnap } from '../policy-fixtures.ts';
 import type { ClusterSnapshot, PolicyContext, QueryClass, WorkerSnapshot } from '../scaling-policy.ts';
+import { assessHealth, HEALTHY } from '../variant-health.ts';
 import { getPolicy, POLICY_NAMES } from './index.ts';
+import { OURS_HEALTH } from './ours.ts';
 import { placeReplicas, type PlacementConfig } from './placement.ts';
 import { replicaOnlyPolicy } from './replica-only.ts';
 import { staticPeakPolicy } from './static-peak.ts';
@@ -102,4 +104,21 @@ test('ticks are pure: the same inputs give the same outputs and the input state 
     assert.deepEqual(r1.actions, r2.actions, n);
     assert.equal(JSON.stringify(state, (_k, v) => (v instanceof Map ? [...v] : v)), before, n);
   }
+});
+
+test('ours health: demand above the observed-batch capacity alone does not flag; a slow p95 or a long queue does', () => {
+  // profile p50 10 ms / p95 12 ms at batch 1: one replica does 100 samples/s at that batch
+  const prof = { p50: 10, p95: 12 };
+  const base = { arrivalQps: 300, completedQps: 200, queueLength: 5, avgBatch: 1, avgMs: 10, p50Ms: 10, p95Ms: 12, e2eP95Ms: 20, replicas: 2 };
+  // 300/s > 2 × 100/s, but the queue (5) is far below half a second of work: batching will absorb it
+  assert.equal(assessHealth(HEALTHY, base, prof, OURS_HEALTH, 1000).state, 'active');
+  // the same window with p95 above 2× the profile (a noisy neighbour): interfered
+  assert.equal(assessHealth(HEALTHY, { ...base, p95Ms: 30 }, prof, OURS_HEALTH, 1000).state, 'interfered');
+  // a queue of more than half a second of work (0.5 × 2 replicas × 100/s = 100): overloaded
+  assert.equal(assessHealth(HEALTHY, { ...base, queueLength: 150 }, prof, OURS_HEALTH, 1000).state, 'overloaded');
+  // a flag holds at least 5 s before it clears
+  const flagged = { state: 'interfered' as const, since: 1000 };
+  const calm = { ...base, arrivalQps: 50, completedQps: 50, queueLength: 0, p95Ms: 12 };
+  assert.equal(assessHealth(flagged, calm, prof, OURS_HEALTH, 4000).state, 'interfered');
+  assert.equal(assessHealth(flagged, calm, prof, OURS_HEALTH, 6000).state, 'active');
 });
