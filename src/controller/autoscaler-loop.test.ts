@@ -279,8 +279,10 @@ describe('AutoscalerLoop live (real server, worker processes and the ours policy
       const variant = (await registerZooArch(server.url, 'fmnist-cnn-l')).find((n) => n.includes('.t1.b8.'))!;
       const workers = async () => ((await (await fetch(`${server.url}/v1/workers`)).json()) as { workers: WorkerStatus[] }).workers;
       assert.equal((await workers()).length, 1);
-      // Eight closed-loop clients keep the one single-thread worker busy running batches of the largest CNN.
-      const body = JSON.stringify({ variant, inputs: [Array.from({ length: 784 }, (_, i) => (i % 7) / 7)] });
+      // Eight closed-loop clients, each sending full batches (8 samples), keep the one single-thread worker busy
+      // running full batches of the largest CNN: saturated (no batching headroom), so ours asks for a worker.
+      const sample = Array.from({ length: 784 }, (_, i) => (i % 7) / 7);
+      const body = JSON.stringify({ variant, inputs: Array.from({ length: 8 }, () => sample) });
       let served = 0;
       let failed = '';
       for (let c = 0; c < 8; c++) {

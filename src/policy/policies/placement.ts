@@ -14,6 +14,13 @@ export interface PlacementConfig {
   holdTicks: number;
   /** Shed a holder only when the rest still have this much more capacity than wanted (hysteresis). */
   shedMargin: number;
+  /**
+   * Shed a holder only while its own demand is at most this share of one replica's throughput (default: any).
+   * The router adds holders on less busy workers when the busy one would miss the SLO (replicas share their
+   * worker's threads with its other variants, which this per-replica count does not see); shedding those
+   * while they still take traffic made placement and router undo each other every tick.
+   */
+  shedIdleShare?: number;
 }
 
 /** artifact id → its demand (samples/s) in the last `holdTicks` ticks, newest last. */
@@ -118,7 +125,8 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     }
     if (holders.length > 1) {
       const least = holders.reduce((a, b) => (b.demand < a.demand || (b.demand === a.demand && b.w.id > a.w.id) ? b : a));
-      if (have - least.replicas >= Math.max(1, want * cfg.shedMargin)) actions.push({ kind: 'unload', worker: least.w.id, variant: p.name });
+      const idle = least.demand <= (cfg.shedIdleShare ?? Infinity) * thr;
+      if (idle && have - least.replicas >= Math.max(1, want * cfg.shedMargin)) actions.push({ kind: 'unload', worker: least.w.id, variant: p.name });
     }
   }
   return { actions, history: nextHistory, unplaced, threadsNeeded };

@@ -1,5 +1,6 @@
 // Tests for the policy sets: registry, static-peak sizing, `ours` placement (spread, shed, siblings,
-// peak-hold), replica-only pools, and tick purity (the input state is never mutated).
+// peak-hold, idle-only shedding), the worker floor after unplaced cold starts or saturation, replica-only
+// pools, and tick purity (the input state is never mutated).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import { variantSnap, workerSnap } from '../policy-fixtures.ts';
 import type { ClusterSnapshot, PolicyContext, QueryClass, WorkerSnapshot } from '../scaling-policy.ts';
 import { assessHealth, HEALTHY } from '../variant-health.ts';
 import { getPolicy, POLICY_NAMES } from './index.ts';
-import { OURS_HEALTH } from './ours.ts';
+import { OURS_FLOOR, OURS_HEALTH, oursPolicy, saturated } from './ours.ts';
 import { placeReplicas, type PlacementConfig } from './placement.ts';
 import { replicaOnlyPolicy } from './replica-only.ts';
 import { staticPeakPolicy } from './static-peak.ts';
@@ -121,4 +122,51 @@ test('ours health: demand above the observed-batch capacity alone does not flag;
   const calm = { ...base, arrivalQps: 50, completedQps: 50, queueLength: 0, p95Ms: 12 };
   assert.equal(assessHealth(flagged, calm, prof, OURS_HEALTH, 4000).state, 'interfered');
   assert.equal(assessHealth(flagged, calm, prof, OURS_HEALTH, 6000).state, 'active');
+});
+
+test('placement with shedIdleShare sheds a surplus holder only once the router stopped using it', () => {
+  const idlePlace: PlacementConfig = { ...place, shedIdleShare: 0.02 };
+  // 20/s in all: one replica (125/s × 50%) would do, so the second holder is surplus
+  const two = (second: number) => snap([
+    workerSnap('w1', { variants: [variantSnap('x.a', { minSloMs: 40, stats: { arrivalQps: 20 - second } })] }),
+    workerSnap('w2', { variants: [variantSnap('x.a', { minSloMs: 40, stats: { arrivalQps: second } })] }),
+  ]);
+  assert.deepEqual(placeReplicas(two(5), idlePlace, new Map()).actions, [], 'w2 still takes 5/s: kept');
+  assert.deepEqual(placeReplicas(two(5), place, new Map()).actions, [{ kind: 'unload', worker: 'w2', variant: 'x.a' }], 'without the option it goes');
+  assert.deepEqual(placeReplicas(two(2), idlePlace, new Map()).actions, [{ kind: 'unload', worker: 'w2', variant: 'x.a' }], '2/s ≤ 2% of 125/s: idle, shed');
+});
+
+test('ours: a saturated worker (busy, full batches) is told apart from a busy one with batching headroom', () => {
+  const sat = (utilisation: number, avgBatch: number) =>
+    saturated(workerSnap('w1', { utilisation, variants: [variantSnap('x.a', { stats: { completedQps: 100, avgBatch } })] }), cat, OURS_FLOOR);
+  // x.a has max batch 1: any batch is full
+  assert.equal(sat(0.95, 1), true);
+  assert.equal(sat(0.5, 1), false, 'not busy');
+  const big = new Catalogue([makeVariant({ name: 'z.a', arch: 'z', p95: 10, maxBatch: 8 })]);
+  const w = (avgBatch: number) => workerSnap('w1', { utilisation: 0.97, variants: [variantSnap('z.a', { stats: { completedQps: 100, avgBatch } })] });
+  assert.equal(saturated(w(7), big, OURS_FLOOR), true);
+  assert.equal(saturated(w(2), big, OURS_FLOOR), false, 'batches can still grow');
+});
+
+test('ours: an unplaced cold start adds a worker and keeps it for the floor hold, then it may go', () => {
+  const p = oursPolicy({ maxWorkers: 10 });
+  let { state } = p.init(ctx);
+  const quiet = (ids: string[]) => ids.map((id) => workerSnap(id, { utilisation: 0.05, variants: [variantSnap('x.a', { minSloMs: 40, stats: { arrivalQps: 1, completedQps: 1, avgBatch: 1 } })] }));
+  const first = p.tick({ ...snap(quiet(['w1', 'w2'])), unplaced: ['x.a'] }, 1000, state);
+  assert.deepEqual(first.actions.filter((x) => x.kind === 'addWorker'), [{ kind: 'addWorker', workerClass: 'cpu-2' }]);
+  assert.equal(first.state.floor.count, 3);
+  state = first.state;
+  // three quiet workers, far above the demand estimate: none removed while the floor holds
+  for (let t = 2000; t < 1000 + OURS_FLOOR.holdMs; t += 1000) {
+    const r = p.tick(snap(quiet(['w1', 'w2', 'w3'])), t, state);
+    assert.equal(r.actions.filter((x) => x.kind === 'removeWorker').length, 0, `removed at ${t}`);
+    state = r.state;
+  }
+  let removed = 0;
+  for (let t = 1000 + OURS_FLOOR.holdMs; t < 30_000 + OURS_FLOOR.holdMs; t += 1000) {
+    const r = p.tick(snap(quiet(['w1', 'w2', 'w3'])), t, state);
+    removed += r.actions.filter((x) => x.kind === 'removeWorker').length;
+    state = r.state;
+  }
+  assert.ok(removed >= 1, 'after the hold the surplus worker goes');
 });
