@@ -89,15 +89,19 @@ test("the worker's early rejection surfaces as DEADLINE_EXCEEDED with worker and
   assert.equal(worker.calls.length, 1, 'a deadline rejection is not retried');
 });
 
-test('a cold start on a worker without free memory for the variant is reported once as unplaced', async () => {
+test('a new replica no worker can take (no free memory, or all hold it) is reported once as unplaced', async () => {
   const { dispatcher } = await setup();
   await dispatcher.infer({ level: 'variant', variant: small.name }, input); // 5 MB fits in the 90 MB free
-  await dispatcher.infer({ level: 'variant', variant: variant.name }, input); // already held
+  await dispatcher.infer({ level: 'variant', variant: variant.name }, input); // already held and loaded: no new replica
   assert.deepEqual(dispatcher.takeUnplaced(), []);
   await dispatcher.infer({ level: 'variant', variant: big.name }, input); // 95 MB does not: the worker must evict
   await dispatcher.infer({ level: 'variant', variant: big.name }, input);
   assert.deepEqual(dispatcher.takeUnplaced(), [big.name]);
   assert.deepEqual(dispatcher.takeUnplaced(), [], 'taking the record clears it');
+  // the router wants another replica of the held variant (its replica would miss the SLO): the only worker has it
+  const more = await setup((q, view, catalogue, now) => ({ ...selectVariant({ kind: 'variant', variant: variant.name, batch: q.batch }, catalogue, view, now), loaded: false, workerId: undefined }));
+  await more.dispatcher.infer({ level: 'usecase', task: 'classification', dataset: 'fashion-mnist', minAccuracy: 80, latencyMs: 50 }, input);
+  assert.deepEqual(more.dispatcher.takeUnplaced(), [variant.name]);
 });
 
 test("use-case queries are routed by the policy's router when one is set; cost-capped and arch queries are not", async () => {

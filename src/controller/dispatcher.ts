@@ -64,7 +64,7 @@ export class Dispatcher {
   readonly #view: LiveClusterView;
   readonly #now: () => number;
   readonly #route: () => UseCaseRouter | undefined;
-  /** Variants cold-started since the last takeUnplaced() on a worker without free memory for them (it had to evict). */
+  /** Variants that wanted a new replica since the last takeUnplaced() while no worker could take one. */
   readonly #unplaced = new Set<string>();
 
   constructor(opts: DispatcherOptions) {
@@ -76,8 +76,9 @@ export class Dispatcher {
   }
 
   /**
-   * The variants that needed a cold start since the last call while no worker had the free memory for them
-   * (the worker evicted others to make room), and clears the record: the worker autoscaler's "could not place".
+   * The variants that wanted a new replica since the last call (selection chose a cold start) while every worker
+   * already held them or lacked the free memory (the request then queued on a holder, or a worker evicted to make
+   * room), and clears the record: the worker autoscaler's "could not place".
    */
   takeUnplaced(): string[] {
     const out = [...this.#unplaced];
@@ -178,8 +179,10 @@ export class Dispatcher {
       if (c) return c;
     }
     const statuses = this.#workers.snapshot().filter((s) => clients.some((c) => c.id === s.id));
+    // A new replica was wanted (a cold start, or the held replicas would miss the SLO): "could not place" when
+    // every worker already holds the variant or lacks the free memory for it, as in the simulator.
     const holds = (s: WorkerStatus) => s.replicas.some((r) => r.variant === variant.name && r.state !== 'inactive' && r.state !== 'unloading');
-    if (statuses.length && !statuses.some((s) => holds(s) || s.memoryBudgetMB - s.memoryUsedMB >= variant.profile.memoryMB)) this.#unplaced.add(variant.name);
+    if (statuses.length && !statuses.some((s) => !holds(s) && s.memoryBudgetMB - s.memoryUsedMB >= variant.profile.memoryMB)) this.#unplaced.add(variant.name);
     const views = statuses.map((s) => ({
       ...s,
       queued: this.#view.workerLoad(s.id),
