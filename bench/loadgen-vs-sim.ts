@@ -83,6 +83,8 @@ async function main(): Promise<void> {
     overheadMs = await measureOverheadMs(server.url, samples);
     console.log(`serving overhead outside the worker (median of sequential queries): ${overheadMs.toFixed(2)} ms`);
     live = (await runLoad({ server: server.url, trace, selection: SELECTION, samples, seed: SEED, classPrices: prices })).report;
+    const scaling = ((await (await fetch(`${server.url}/v1/workers`)).json()) as { autoscaling: { recent?: string[] } }).autoscaling;
+    console.log(`live autoscaler's last actions: ${(scaling.recent ?? []).slice(-12).join('; ') || 'none'}`);
   } finally {
     await server.stop();
   }
