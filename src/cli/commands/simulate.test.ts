@@ -57,6 +57,19 @@ test('--json carries every run with its metrics; the same seed reproduces it', a
   assert.equal(a.runs[0].cost, b.runs[0].cost);
 });
 
+test('--overhead-ms adds a fixed time to every query; a negative one is refused', async () => {
+  const run = async (extra: string[]) => {
+    const c = ctx();
+    assert.equal(await runCli(['simulate', '--trace', 'steady-low', '--policy', 'static-peak', '--duration', '5', '--peak-qps', '200', '--json', ...extra], c), 0, c.err);
+    return (JSON.parse(c.out) as { runs: Array<{ p50Ms: number }> }).runs[0];
+  };
+  const [none, some] = [await run([]), await run(['--overhead-ms', '3'])];
+  assert.ok(Math.abs(some.p50Ms - none.p50Ms - 3) < 0.5, `${none.p50Ms} -> ${some.p50Ms}`);
+  const bad = ctx();
+  assert.notEqual(await runCli(['simulate', '--overhead-ms', '-1'], bad), 0);
+  assert.match(bad.err, /overhead-ms/);
+});
+
 test('--data-dir reads the variants registered in its metadata store', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sim-data-'));
   try {

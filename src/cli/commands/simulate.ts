@@ -60,6 +60,7 @@ export const simulateCommand: Command = {
       chart: { type: 'string', valueName: 'FILE', description: 'write an SVG chart of violations, cost and workers over time' },
       'data-dir': { type: 'string', valueName: 'DIR', description: 'use the variants registered in this data dir' },
       'latency-scale': { type: 'string', valueName: 'X', description: 'multiply every profiled latency' },
+      'overhead-ms': { type: 'string', valueName: 'MS', description: 'fixed time per query outside the workers (HTTP, controller), added to every latency (default 0)' },
       json: { type: 'boolean', description: 'print machine-readable JSON on stdout' },
     },
     positionals: { min: 0, max: 0 },
@@ -72,17 +73,18 @@ export const simulateCommand: Command = {
     const peakQps = numberFlag('peak-qps', str(args, 'peak-qps'), { exclusiveMin: 0 }, 'simulate') ?? DEFAULT_SIM_PEAK_QPS;
     const seed = numberFlag('seed', str(args, 'seed'), { integer: true, min: 0 }, 'simulate') ?? 1;
     const scale = numberFlag('latency-scale', str(args, 'latency-scale'), { exclusiveMin: 0 }, 'simulate');
+    const overheadMs = numberFlag('overhead-ms', str(args, 'overhead-ms'), { min: 0 }, 'simulate');
     const dataDir = str(args, 'data-dir');
     const variants = dataDir ? await storedVariants(resolve(dataDir), scale ?? 1) : zooVariants({ latencyScale: scale ?? ZOO_LATENCY_SCALE });
     const json = flag(args, 'json');
     const result = runMatrix({
-      traces, policies, variants, durationS, peakQps, seed,
+      traces, policies, variants, durationS, peakQps, seed, ...(overheadMs !== undefined ? { sim: { requestOverheadMs: overheadMs } } : {}),
       onRun: (m) => { if (!json) ctx.stderr(`  ${m.trace} × ${m.policy}: ${m.simulatedQueries} queries in ${m.wallS.toFixed(1)} s\n`); },
     });
     const chart = str(args, 'chart');
     if (chart) writeFileSync(chart, comparisonSvg(result.runs, result.series, traces[0]));
     if (json) {
-      printJson(ctx, { durationS, peakQps, seed, source: dataDir ? resolve(dataDir) : 'zoo', runs: result.runs, ...(chart ? { chart } : {}) });
+      printJson(ctx, { durationS, peakQps, seed, ...(overheadMs !== undefined ? { overheadMs } : {}), source: dataDir ? resolve(dataDir) : 'zoo', runs: result.runs, ...(chart ? { chart } : {}) });
       return;
     }
     ctx.stdout(simulateTable(result.runs));
