@@ -38,7 +38,7 @@ export const simulateCommand: Command = {
   spec: {
     name: 'simulate',
     summary: 'Replay a workload trace in simulated time and compare autoscaling policies (SLO violations, cost, accuracy).',
-    usage: 'simulate [--trace NAME|all] [--policy NAME|all] [--duration S] [--peak-qps N] [--seed N] [--chart FILE.svg] [--data-dir DIR] [--json]',
+    usage: 'simulate [--trace NAME|all] [--policy NAME|all] [--duration S] [--peak-qps N] [--seed N] [--overhead-ms MS] [--chart FILE.svg] [--data-dir DIR] [--json]',
     examples: [
       'infaas simulate --trace bursty --policy all',
       'infaas simulate --trace all --policy ours,infaas --duration 120 --chart sim.svg',
