@@ -2,7 +2,7 @@
 // `infaas serve` with the fashion-mnist zoo registered, then the same trace, seed and query class simulated over
 // the profiles that server measured (read back from its data dir). Prints SLO attainment, latency and cost side
 // by side. Cost on both sides is worker-seconds × class price; the live side also shows the per-query cost. The
-// simulator is given the serving overhead it does not model (HTTP, controller, transport), measured first.
+// simulator is given the serving overhead it does not model (HTTP, controller, transport), measured after the run.
 //
 // Run: node --import tsx bench/loadgen-vs-sim.ts [SECONDS=60] [PEAK_QPS=200] [TRACE=bursty] [AUTOSCALE=off|ours|infaas]
 //        [--archs a,b,...] [--min-accuracy 75] [--latency-ms 50] [--worker-class cpu-2] [--max-workers 2] [--worker-start-ms 400]
@@ -80,11 +80,12 @@ async function main(): Promise<void> {
     console.log(`registered ${ARCHS.join(', ')}; replaying ${TRACE} for ${SECONDS} s at up to ${PEAK} qps against ${server.url} (${WORKER_CLASS} workers, live autoscaling: ${AUTOSCALE}, at most ${MAX_WORKERS} workers)`);
     const prices = new Map(defaultConfig('').workerClasses.map((c) => [c.name, c.pricePerHour]));
     const samples = zooSamples('fashion-mnist');
-    overheadMs = await measureOverheadMs(server.url, samples);
-    console.log(`serving overhead outside the worker (median of sequential queries): ${overheadMs.toFixed(2)} ms`);
     live = (await runLoad({ server: server.url, trace, selection: SELECTION, samples, seed: SEED, classPrices: prices })).report;
     const scaling = ((await (await fetch(`${server.url}/v1/workers`)).json()) as { autoscaling: { recent?: string[] } }).autoscaling;
     console.log(`live autoscaler's last actions: ${(scaling.recent ?? []).slice(-12).join('; ') || 'none'}`);
+    // After the trace, so that these queries do not warm up or pre-provision the live run.
+    overheadMs = await measureOverheadMs(server.url, samples);
+    console.log(`serving overhead outside the worker (median of sequential queries): ${overheadMs.toFixed(2)} ms`);
   } finally {
     await server.stop();
   }

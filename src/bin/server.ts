@@ -96,7 +96,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (config.autoscaling.policy !== 'off') {
     autoscaler = new AutoscalerLoop({
       policy: livePolicy(config.autoscaling, workerClass.name), pool, index: () => index, workerClasses: config.workerClasses,
-      minWorkers: config.initialWorkers.count, maxWorkers: config.autoscaling.maxWorkers, unplaced: () => dispatcher.takeUnplaced(),
+      minWorkers: config.initialWorkers.count, maxWorkers: config.autoscaling.maxWorkers, window: () => dispatcher.takeWindow(),
       log: { info: log, warn: (m) => process.stderr.write(`[autoscaler] ${m}\n`), error: (m) => process.stderr.write(`[autoscaler] ERROR ${m}\n`) },
     });
     autoscaler.start();

@@ -94,7 +94,7 @@ export function loadConfig(dataDir: string, overrides: Partial<InfaasConfig> = {
   merged.autoscaling = { ...base.autoscaling, ...fromFile.autoscaling, ...stripUndefined(overrides.autoscaling ?? {}) };
   if (fromFile.autoscaling?.maxWorkers === undefined && overrides.autoscaling?.maxWorkers === undefined) {
     const threads = merged.workerClasses.find((c) => c.name === merged.initialWorkers?.workerClass)?.threads ?? 1;
-    merged.autoscaling.maxWorkers = Math.max(merged.initialWorkers?.count ?? 1, Math.floor(availableParallelism() / threads));
+    merged.autoscaling.maxWorkers = Math.max(1, merged.initialWorkers?.count ?? 1, Math.floor(availableParallelism() / threads));
   }
   validateConfig(merged);
   return merged;
@@ -111,6 +111,7 @@ export function validateConfig(c: InfaasConfig): void {
     if (!w.name || !(w.threads > 0) || !(w.memoryMB > 0) || !(w.pricePerHour >= 0)) throw invalid(`config: bad worker class ${JSON.stringify(w)}`);
   }
   if (!c.workerClasses.some((w) => w.name === c.initialWorkers.workerClass)) throw invalid(`config: initial worker class ${c.initialWorkers.workerClass} is not defined`);
+  if (!Number.isInteger(c.initialWorkers.count) || c.initialWorkers.count < 1) throw invalid(`config: initialWorkers.count must be an integer >= 1, got ${c.initialWorkers.count}`);
   const g = c.profiling;
   if (!g.threads.length || !g.maxBatch.length || !g.optLevels.length) throw invalid('config: profiling grid must not be empty');
   if (g.maxBatch.some((b) => !Number.isInteger(b) || b < 1)) throw invalid('config: profiling maxBatch values must be positive integers');

@@ -177,7 +177,7 @@ describe('AutoscalerLoop action application (fake pool)', () => {
     const w = snap.workers[0];
     assert.equal(w.phase, 'ready');
     assert.equal(w.threads, 2);
-    assert.equal(w.utilisation, (25 * 0.01 * 1) / 2); // 25 batches/s × 10 ms × 1 thread over 2 threads
+    assert.equal(w.utilisation, 25 * 0.01); // 25 batches/s × 10 ms: the process is busy a quarter of the time
     assert.deepEqual(w.variants.map((v) => [v.variant, v.replicas, v.loading, v.state]), [[V.name, 1, 0, 'active'], ['b', 0, 1, 'loading']]);
     assert.deepEqual(w.variants[0].stats, stats);
     assert.equal(w.variants[0].lastUsedAt, 7);
@@ -197,6 +197,7 @@ describe('autoscaling config and --autoscale', () => {
       assert.throws(() => loadConfig(dir, { autoscaling: { policy: 'magic', maxWorkers: 4 } as never }), /autoscaling.policy must be one of off, ours, infaas/);
       assert.throws(() => loadConfig(dir, { autoscaling: { policy: 'ours', maxWorkers: 0 } }), /maxWorkers must be an integer >= initialWorkers.count/);
       assert.throws(() => loadConfig(dir, { autoscaling: { policy: 'ours', maxWorkers: 2, idleUnloadMs: -1 } }), /idleUnloadMs must be > 0/);
+      assert.throws(() => loadConfig(dir, { initialWorkers: { workerClass: 'cpu-2', count: 0 } }), /initialWorkers.count must be an integer >= 1/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -270,7 +271,7 @@ describe('AutoscalerLoop live (real server, worker processes and the ours policy
     const dataDir = mkdtempSync(join(tmpdir(), 'infaas-autoscale-'));
     const server = await startServer({
       dataDir, demo: false,
-      config: { port: 0, profiling: SMALL_GRID, initialWorkers: { workerClass: 'cpu-1', count: 1 }, autoscaling: { policy: 'ours', maxWorkers: 2 } },
+      config: { port: 0, profiling: SMALL_GRID, initialWorkers: { workerClass: 'cpu-1', count: 1 }, autoscaling: { maxWorkers: 2 } as never },
     });
     let stop = false;
     const clients: Array<Promise<void>> = [];

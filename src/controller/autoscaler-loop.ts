@@ -12,7 +12,7 @@ import { OURS_MODELS, oursPolicy } from '../policy/policies/ours.ts';
 import type { ClusterView } from '../policy/cluster-view.ts';
 import type { ClusterSnapshot, QueryDemand, ScalingAction, ScalingPolicy, VariantSnapshot, WindowStats, WorkerSnapshot } from '../policy/scaling-policy.ts';
 import type { Selection } from '../policy/select-variant.ts';
-import { specOf } from './dispatcher.ts';
+import { specOf, type DispatchWindow } from './dispatcher.ts';
 import type { ModelIndex } from './model-index.ts';
 import type { PoolLogger } from './worker-pool.ts';
 import type { WorkerClient } from './worker-client.ts';
@@ -41,8 +41,8 @@ export interface AutoscalerLoopOptions {
   tickMs?: number;
   /** Wall clock, ms since epoch: the clock of the workers' lastUsedAt (default Date.now). */
   now?: () => number;
-  /** Variants the dispatcher could not place since the last tick (drained at every tick); default none. */
-  unplaced?: () => readonly string[];
+  /** What the dispatcher saw since the last tick (drained at every tick): unplaced variants, SLOs per variant. */
+  window?: () => DispatchWindow;
   log?: PoolLogger;
 }
 
@@ -82,13 +82,17 @@ export function livePolicy(cfg: AutoscalingConfig, workerClass: string): Scaling
 
 /**
  * The snapshot the policies see, from worker statuses. Every connected worker is `ready`; `starting` workers
- * (asked for, not yet connected) appear without variants. Utilisation is estimated from the monitor's window:
- * Σ batches/s × mean batch ms × threads of the variant, over the worker's threads.
- *  * `unplaced`: variants the dispatcher had to cold-start on a worker without free memory for them.
+ * (asked for, not yet connected) appear without variants. Utilisation is the busy fraction of the worker
+ * process from the monitor's window, Σ batches/s × mean batch ms: a worker process runs one batch at a time
+ * (onnxruntime-node runs a session on the calling thread), so a worker running batches back to back is fully
+ * used whatever its class's thread count (weighting by threads made a busy cpu-2 worker of 1-thread variants
+ * look half idle).
+ *  * From the dispatcher's window: `unplaced` (a new replica wanted while every worker held the variant or lacked
+ * memory for it) and each variant's tightest SLO and highest minimum accuracy (minSloMs, maxMinAccuracy).
  */
 export function toClusterSnapshot(
   statuses: readonly WorkerStatus[], starting: readonly WorkerSnapshot[], catalogue: Catalogue, classes: readonly WorkerClass[], now: number,
-  unplaced: readonly string[] = [],
+  window: DispatchWindow = { unplaced: [], slo: new Map() },
 ): ClusterSnapshot {
   const workers: WorkerSnapshot[] = statuses.map((s) => {
     const threads = classes.find((c) => c.name === s.workerClass)?.threads ?? 1;
@@ -96,17 +100,17 @@ export function toClusterSnapshot(
     const variants: VariantSnapshot[] = [];
     for (const r of s.replicas) {
       if (r.state === 'inactive') continue;
-      const vThreads = catalogue.entry(r.variant)?.variant.config.threads ?? 1;
       const st = r.stats;
-      if (st && st.avgBatch > 0) busy += (st.completedQps / st.avgBatch) * (st.avgMs / 1000) * vThreads;
-      variants.push(variantSnapshot(r));
+      if (st && st.avgBatch > 0) busy += (st.completedQps / st.avgBatch) * (st.avgMs / 1000);
+      const d = window.slo.get(r.variant);
+      variants.push(d ? { ...variantSnapshot(r), minSloMs: d.minSloMs, maxMinAccuracy: d.maxMinAccuracy } : variantSnapshot(r));
     }
     return {
       id: s.id, workerClass: s.workerClass, phase: 'ready', startedAt: s.startedAt, threads,
-      memoryBudgetMB: s.memoryBudgetMB, memoryUsedMB: s.memoryUsedMB, utilisation: Math.min(1, Math.max(0, busy / threads)), variants,
+      memoryBudgetMB: s.memoryBudgetMB, memoryUsedMB: s.memoryUsedMB, utilisation: Math.min(1, Math.max(0, busy)), variants,
     };
   });
-  return { now, catalogue, workerClasses: classes, workers: [...workers, ...starting], unplaced };
+  return { now, catalogue, workerClasses: classes, workers: [...workers, ...starting], unplaced: window.unplaced };
 }
 
 function variantSnapshot(r: ReplicaStatus): VariantSnapshot {
@@ -128,7 +132,8 @@ export class AutoscalerLoop {
   #timer?: NodeJS.Timeout;
   #running?: Promise<void>;
   #closed = false;
-  #pending = 0;
+  /** Classes of the workers asked for and not yet connected. */
+  readonly #pending: WorkerClass[] = [];
   readonly #stats: AutoscalerStats = { ticks: 0, applied: 0, skipped: 0, failed: 0, errors: 0, recent: [] };
 
   constructor(opts: AutoscalerLoopOptions) {
@@ -186,11 +191,11 @@ export class AutoscalerLoop {
     const index = this.#o.index();
     try {
       const now = this.#now();
-      const starting: WorkerSnapshot[] = Array.from({ length: this.#pending }, (_, i) => ({
-        id: `starting-${i}`, workerClass: this.#o.workerClasses[0]?.name ?? '', phase: 'starting', startedAt: now, threads: 1,
+      const starting: WorkerSnapshot[] = this.#pending.map((cls, i) => ({
+        id: `starting-${i}`, workerClass: cls.name, phase: 'starting', startedAt: now, threads: cls.threads,
         memoryBudgetMB: 0, memoryUsedMB: 0, utilisation: 0, variants: [],
       }));
-      const snapshot = toClusterSnapshot(this.#o.pool.snapshot(), starting, index.catalogue, this.#o.workerClasses, now, this.#o.unplaced?.() ?? []);
+      const snapshot = toClusterSnapshot(this.#o.pool.snapshot(), starting, index.catalogue, this.#o.workerClasses, now, this.#o.window?.());
       const out = this.#o.policy.tick(snapshot, now, this.#state);
       this.#state = out.state;
       actions = out.actions;
@@ -224,12 +229,12 @@ export class AutoscalerLoop {
     const pool = this.#o.pool;
     if (a.kind === 'addWorker') {
       const cls = this.#o.workerClasses.find((c) => c.name === a.workerClass);
-      if (!cls || pool.snapshot().length + this.#pending >= this.#o.maxWorkers) return false;
-      this.#pending++;
+      if (!cls || pool.snapshot().length + this.#pending.length >= this.#o.maxWorkers) return false;
+      this.#pending.push(cls);
       void pool.add(cls).then(
         () => this.#log.info(`added a ${cls.name} worker`),
         (e: Error) => this.#log.warn(`adding a ${cls.name} worker failed: ${e.message}`),
-      ).finally(() => this.#pending--);
+      ).finally(() => this.#pending.splice(this.#pending.indexOf(cls), 1));
       return true;
     }
     const status = heldIndex.status(a.worker);

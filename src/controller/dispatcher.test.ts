@@ -1,6 +1,6 @@
 // Tests of the dispatcher's deadline handling: what is left of the SLO goes to the worker as its budget,
 // exact-variant queries carry none, and a worker's early DEADLINE_EXCEEDED comes back with its details;
-// use-case queries go through the policy's router when one is given; cold starts without room are recorded.
+// use-case queries go through the policy's router when one is given; the autoscaling window (unplaced, SLOs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InfaasError } from '../core/errors.ts';
@@ -93,15 +93,30 @@ test('a new replica no worker can take (no free memory, or all hold it) is repor
   const { dispatcher } = await setup();
   await dispatcher.infer({ level: 'variant', variant: small.name }, input); // 5 MB fits in the 90 MB free
   await dispatcher.infer({ level: 'variant', variant: variant.name }, input); // already held and loaded: no new replica
-  assert.deepEqual(dispatcher.takeUnplaced(), []);
+  assert.deepEqual(dispatcher.takeWindow().unplaced, []);
   await dispatcher.infer({ level: 'variant', variant: big.name }, input); // 95 MB does not: the worker must evict
   await dispatcher.infer({ level: 'variant', variant: big.name }, input);
-  assert.deepEqual(dispatcher.takeUnplaced(), [big.name]);
-  assert.deepEqual(dispatcher.takeUnplaced(), [], 'taking the record clears it');
+  assert.deepEqual(dispatcher.takeWindow().unplaced, [big.name]);
+  assert.deepEqual(dispatcher.takeWindow().unplaced, [], 'taking the record clears it');
   // the router wants another replica of the held variant (its replica would miss the SLO): the only worker has it
   const more = await setup((q, view, catalogue, now) => ({ ...selectVariant({ kind: 'variant', variant: variant.name, batch: q.batch }, catalogue, view, now), loaded: false, workerId: undefined }));
   await more.dispatcher.infer({ level: 'usecase', task: 'classification', dataset: 'fashion-mnist', minAccuracy: 80, latencyMs: 50 }, input);
-  assert.deepEqual(more.dispatcher.takeUnplaced(), [variant.name]);
+  assert.deepEqual(more.dispatcher.takeWindow().unplaced, [variant.name]);
+  // an explicit load of a variant every worker already holds is not a placement failure
+  await dispatcher.load(variant);
+  assert.deepEqual(dispatcher.takeWindow().unplaced, []);
+});
+
+test('the window records each variant\'s tightest SLO and highest accuracy from arch and use-case queries', async () => {
+  const { dispatcher } = await setup();
+  await dispatcher.infer({ level: 'arch', arch: 'm', latencyMs: 50 }, input);
+  await dispatcher.infer({ level: 'arch', arch: 'm', latencyMs: 20 }, input);
+  await dispatcher.infer({ level: 'usecase', task: 'classification', dataset: 'fashion-mnist', minAccuracy: 80, latencyMs: 40 }, input);
+  await dispatcher.infer({ level: 'variant', variant: small.name }, input); // carries no SLO
+  const w = dispatcher.takeWindow();
+  assert.deepEqual(w.slo.get(variant.name), { minSloMs: 20, maxMinAccuracy: 80 });
+  assert.equal(w.slo.has(small.name), false);
+  assert.equal(dispatcher.takeWindow().slo.size, 0, 'taking the window clears it');
 });
 
 test("use-case queries are routed by the policy's router when one is set; cost-capped and arch queries are not", async () => {

@@ -46,6 +46,18 @@ export interface InferResult {
   reason: string;
 }
 
+/** Per variant: the tightest latency SLO and the highest minimum accuracy of the queries routed to it. */
+export interface VariantDemand {
+  minSloMs: number;
+  maxMinAccuracy: number;
+}
+
+/** What the dispatcher saw in one autoscaling window (Dispatcher.takeWindow). */
+export interface DispatchWindow {
+  unplaced: string[];
+  slo: ReadonlyMap<string, VariantDemand>;
+}
+
 /** A use-case-level router (the autoscaling policy's `route`, so live and simulated queries pick variants alike). */
 export type UseCaseRouter = (q: QueryDemand, view: ClusterView, catalogue: Catalogue, now: number) => Selection;
 
@@ -64,8 +76,10 @@ export class Dispatcher {
   readonly #view: LiveClusterView;
   readonly #now: () => number;
   readonly #route: () => UseCaseRouter | undefined;
-  /** Variants that wanted a new replica since the last takeUnplaced() while no worker could take one. */
-  readonly #unplaced = new Set<string>();
+  /** Variants that wanted a new replica since the last takeWindow() while no worker could take one. */
+  #unplaced = new Set<string>();
+  /** Per variant, the tightest SLO and highest minimum accuracy of the SLO queries routed to it since then. */
+  #slo = new Map<string, VariantDemand>();
 
   constructor(opts: DispatcherOptions) {
     this.#index = opts.index;
@@ -76,14 +90,17 @@ export class Dispatcher {
   }
 
   /**
-   * The variants that wanted a new replica since the last call (selection chose a cold start) while every worker
-   * already held them or lacked the free memory (the request then queued on a holder, or a worker evicted to make
-   * room), and clears the record: the worker autoscaler's "could not place".
+   * What the dispatcher saw since the last call, for the autoscaling policy's next tick, and clears it:
+   * - unplaced: variants for which selection chose a cold start while every worker already held them or lacked
+   *   the free memory for a new replica (the request then queued on a holder, or a worker evicted to make room);
+   * - slo: per variant, the tightest latency SLO and the highest minimum accuracy of the architecture and
+   *   use-case queries routed to it (exact-variant queries carry neither).
    */
-  takeUnplaced(): string[] {
-    const out = [...this.#unplaced];
-    this.#unplaced.clear();
-    return out;
+  takeWindow(): DispatchWindow {
+    const w = { unplaced: [...this.#unplaced], slo: this.#slo };
+    this.#unplaced = new Set();
+    this.#slo = new Map();
+    return w;
   }
 
   /** The use case a query is for (to decode its inputs before dispatch). */
@@ -112,7 +129,8 @@ export class Dispatcher {
       const now = this.#now();
       const selection = this.#select(request, idx, now);
       const variant = selection.variant;
-      const client = this.#pickWorker(variant, selection.workerId, now);
+      if (spec.level !== 'variant') this.#noteSlo(variant.name, spec.latencyMs, spec.level === 'usecase' ? spec.minAccuracy : 0);
+      const client = this.#pickWorker(variant, selection.workerId, now, !selection.loaded);
       const arch = idx.architecture(variant.arch);
       this.#view.begin(variant, client.id);
       let ok = false;
@@ -154,7 +172,7 @@ export class Dispatcher {
 
   /** Loads a variant on the worker the policy picks for it. */
   async load(variant: Variant): Promise<{ variant: string; worker: string; loadMs: number; alreadyLoaded: boolean }> {
-    const client = this.#pickWorker(variant, undefined, this.#now());
+    const client = this.#pickWorker(variant, undefined, this.#now(), false);
     const r = await client.load(specOf(variant, this.#index().architecture(variant.arch)));
     return { variant: variant.name, worker: client.id, ...r };
   }
@@ -171,7 +189,17 @@ export class Dispatcher {
     return route({ useCase: request.useCase, minAccuracy: request.minAccuracy, latencyMs: request.latencyMs, batch: request.batch }, this.#view, idx.catalogue, now);
   }
 
-  #pickWorker(variant: Variant, preferred: string | undefined, now: number): WorkerClient {
+  #noteSlo(variant: string, latencyMs: number, minAccuracy: number): void {
+    const d = this.#slo.get(variant);
+    if (!d) this.#slo.set(variant, { minSloMs: latencyMs, maxMinAccuracy: minAccuracy });
+    else {
+      if (latencyMs < d.minSloMs) d.minSloMs = latencyMs;
+      if (minAccuracy > d.maxMinAccuracy) d.maxMinAccuracy = minAccuracy;
+    }
+  }
+
+  /** The worker for a request or load; `wantNew`: selection asked for a new replica (records "could not place"). */
+  #pickWorker(variant: Variant, preferred: string | undefined, now: number, wantNew: boolean): WorkerClient {
     const clients = this.#workers.clients();
     if (!clients.length) throw unavailable('no worker is running (workers are starting or restarting); try again shortly');
     if (preferred) {
@@ -182,7 +210,7 @@ export class Dispatcher {
     // A new replica was wanted (a cold start, or the held replicas would miss the SLO): "could not place" when
     // every worker already holds the variant or lacks the free memory for it, as in the simulator.
     const holds = (s: WorkerStatus) => s.replicas.some((r) => r.variant === variant.name && r.state !== 'inactive' && r.state !== 'unloading');
-    if (statuses.length && !statuses.some((s) => !holds(s) && s.memoryBudgetMB - s.memoryUsedMB >= variant.profile.memoryMB)) this.#unplaced.add(variant.name);
+    if (wantNew && statuses.length && !statuses.some((s) => !holds(s) && s.memoryBudgetMB - s.memoryUsedMB >= variant.profile.memoryMB)) this.#unplaced.add(variant.name);
     const views = statuses.map((s) => ({
       ...s,
       queued: this.#view.workerLoad(s.id),

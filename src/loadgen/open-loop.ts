@@ -165,8 +165,8 @@ export async function runLoad(opts: LoadgenOptions): Promise<LoadResult> {
   return { report, records };
 }
 
-async function getJson(base: URL, path: string): Promise<unknown> {
-  const r = await fetch(new URL(path, base));
+async function getJson(base: URL, path: string, signal?: AbortSignal): Promise<unknown> {
+  const r = await fetch(new URL(path, base), signal ? { signal } : {});
   if (!r.ok) throw new Error(`GET ${path}: ${r.status}`);
   return r.json();
 }
@@ -176,38 +176,44 @@ async function variantCost(base: URL, name: string): Promise<VariantCost> {
   return { costPer1k: j.variant.profile.costPer1k, workerClass: j.variant.profile.workerClass };
 }
 
-/** The running workers: how many, and the sum of their classes' prices per hour. */
+/** The running workers: how many, and the sum of their classes' prices per hour (a poll gives up after 2 s). */
 async function workerCensus(base: URL, prices: ReadonlyMap<string, number>): Promise<{ count: number; pricePerHour: number }> {
-  const j = (await getJson(base, '/v1/workers')) as { workers: Array<{ workerClass: string }> };
+  const j = (await getJson(base, '/v1/workers', AbortSignal.timeout(2000))) as { workers: Array<{ workerClass: string }> };
   return { count: j.workers.length, pricePerHour: j.workers.reduce((s, w) => s + (prices.get(w.workerClass) ?? 0), 0) };
 }
 
 /**
  * Polls the worker census every `everyMs` from now until stop(): the worker cost of the run (the price of the
  * workers seen at each poll, held until the next one) and the most workers seen, so an autoscaling server's
- * cost follows its scale-outs. A failed poll keeps the previous census.
+ * cost follows its scale-outs. A failed poll keeps the previous census; a poll still running skips a beat;
+ * stop() resolves undefined when no poll succeeded. The timer never keeps the process alive.
  */
-function watchWorkers(base: URL, prices: ReadonlyMap<string, number>, everyMs = 1000): { stop(): Promise<{ cost: number; maxWorkers: number }> } {
+function watchWorkers(base: URL, prices: ReadonlyMap<string, number>, everyMs = 1000): { stop(): Promise<{ cost: number; maxWorkers: number } | undefined> } {
   let cost = 0;
   let maxWorkers = 0;
+  let seen = false;
   let last: { at: number; pricePerHour: number } | undefined;
   const poll = async () => {
     const c = await workerCensus(base, prices).catch(() => undefined);
     const at = performance.now();
     if (last) cost += (last.pricePerHour * (at - last.at)) / 3_600_000;
-    if (c) maxWorkers = Math.max(maxWorkers, c.count);
+    if (c) {
+      seen = true;
+      maxWorkers = Math.max(maxWorkers, c.count);
+    }
     last = { at, pricePerHour: c?.pricePerHour ?? last?.pricePerHour ?? 0 };
   };
-  let running = poll();
+  let running: Promise<void> | undefined = poll().finally(() => (running = undefined));
   const timer = setInterval(() => {
-    running = running.then(poll);
+    if (!running) running = poll().finally(() => (running = undefined));
   }, everyMs);
+  timer.unref();
   return {
     async stop() {
       clearInterval(timer);
       await running;
       await poll();
-      return { cost, maxWorkers };
+      return seen ? { cost, maxWorkers } : undefined;
     },
   };
 }

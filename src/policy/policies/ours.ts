@@ -1,7 +1,8 @@
 // This project's policy: tail-latency (p95) aware interference flags, accuracy/cost-aware vertical scaling,
 // proactive headroom (replicas for the peak demand of the last 2 minutes at 90% of their SLO-batch throughput,
-// spread across workers before they are needed), demand-driven worker autoscaling, scale-to-zero of idle
-// variants, and routing by selectVariant (cheapest variant that meets each query's accuracy and latency SLO).
+// spread across workers before they are needed), demand-driven worker autoscaling with a held floor after
+// placement failures or saturation, scale-to-zero of idle variants, and routing by routeWithSlack (selectVariant
+// at half the SLO first, then at the SLO: the cheapest variant that meets each query's accuracy and latency).
 
 import { routeUseCase, healthPass, useCaseShares, type HealthBook } from './common.ts';
 import { EMPTY_CLUSTER } from '../cluster-view.ts';
@@ -111,8 +112,8 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
   // starts, not utilisation: with deadline-aware dynamic batching a worker under load is always ~100% busy
   // (batches shrink when threads are free and grow when they are not), so "mean utilisation > 85%" kept adding
   // workers that only made batches smaller (steady-high: 10 workers at 0.05% vs 7.8 at 0.19% without).
-  // hotUtilisation 1 never fires (utilisation ≤ 1); a worker above the demand estimate goes after 5 checks
-  // unless the fleet is busier than 85% on average.
+  // hotUtilisation 1 never fires (utilisation ≤ 1); a worker above the demand estimate (and the floor) goes
+  // after 5 low checks: the least-utilised worker at ≤ 2%, or the fleet at ≤ 85% on average.
   const workerCfg = (initial: number): WorkerAutoscalerConfig => ({
     periodMs: 1000, hotRule: 'mean', hotUtilisation: 1, step: 'proportional', targetUtilisation: 0.85, backoffMs: 5000,
     lowMinUtilisation: 0.02, lowMeanUtilisation: 0.85, lowChecks: 5, removeStep: 'excess',
@@ -154,7 +155,9 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
       const threads = snapshot.workerClasses.find((c) => c.name === workerClass)?.threads ?? 1;
       let floor = state.floor;
       if (snapshot.unplaced.length || snapshot.workers.some((w) => w.workerClass === workerClass && saturated(w, snapshot.catalogue, floorCfg))) {
-        const count = snapshot.workers.filter((w) => w.workerClass === workerClass && w.phase !== 'draining').length;
+        // From the ready workers only: while an added worker is still starting, the trigger persisting is not a
+        // reason to add another (the floor would ratchet up by one every back-off before the first one helped).
+        const count = snapshot.workers.filter((w) => w.workerClass === workerClass && w.phase === 'ready').length;
         floor = { count: Math.max(count + 1, now < floor.until ? floor.count : 0), until: now + floorCfg.holdMs };
       }
       const estimate = Math.ceil(p.threadsNeeded / threads);

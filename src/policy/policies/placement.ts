@@ -35,7 +35,7 @@ export interface PlacementResult {
   threadsNeeded: number;
 }
 
-interface Holder { w: WorkerSnapshot; replicas: number; demand: number }
+interface Holder { w: WorkerSnapshot; replicas: number; demand: number; pinnedByTraffic: boolean }
 interface Family { artifact: string; members: Map<string, { e: CatalogueEntry; holders: Holder[] }>; demand: number; minSlo: number }
 
 function freeThreads(w: WorkerSnapshot, catalogue: Catalogue): number {
@@ -47,8 +47,16 @@ function freeThreads(w: WorkerSnapshot, catalogue: Catalogue): number {
   return w.threads - used;
 }
 
-/** The variant a family should run on: the cheapest of its artifact whose batch-1 p95 fits half its tightest SLO. */
+/**
+ * The variant a family should run on: the cheapest of its artifact whose batch-1 p95 fits half its tightest SLO.
+ * Without a known SLO (only exact-variant traffic, or a shell that does not report SLOs) it stays on the held
+ * member with the most demand: the cheapest sibling might not meet what the callers need.
+ */
 function primaryOf(f: Family, catalogue: Catalogue): CatalogueEntry {
+  if (!Number.isFinite(f.minSlo)) {
+    const busiest = [...f.members.values()].map((m) => ({ e: m.e, d: m.holders.reduce((a, h) => a + h.demand, 0) }));
+    return busiest.reduce((a, b) => (b.d > a.d || (b.d === a.d && b.e.name < a.e.name) ? b : a)).e;
+  }
   const any = [...f.members.values()][0].e;
   const siblings = catalogue.byArchCost(any.arch).filter((e) => e.variant.artifactId === f.artifact);
   const budget = Number.isFinite(f.minSlo) ? f.minSlo / 2 : Infinity;
@@ -78,7 +86,8 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
       if (!f) families.set(artifact, (f = { artifact, members: new Map(), demand: 0, minSlo: Infinity }));
       let m = f.members.get(e.name);
       if (!m) f.members.set(e.name, (m = { e, holders: [] }));
-      m.holders.push({ w, replicas: v.replicas + v.loading, demand: v.stats.arrivalQps });
+      // Traffic without an SLO is exact-variant traffic: it asked for this very variant, which must stay.
+      m.holders.push({ w, replicas: v.replicas + v.loading, demand: v.stats.arrivalQps, pinnedByTraffic: v.stats.arrivalQps > 0 && v.minSloMs === undefined });
       f.demand += v.stats.arrivalQps;
       if (v.minSloMs !== undefined) f.minSlo = Math.min(f.minSlo, v.minSloMs);
     }
@@ -98,7 +107,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     const want = held / (thr * cfg.targetUtilisation);
     threadsNeeded += want * vThreads;
     for (const [name, m] of f.members) {
-      if (name === p.name) continue;
+      if (name === p.name || m.holders.some((h) => h.pinnedByTraffic)) continue;
       const least = m.holders.reduce((a, b) => (b.demand < a.demand || (b.demand === a.demand && b.w.id > a.w.id) ? b : a));
       if (f.members.has(p.name) || m.holders.length > 1) actions.push({ kind: 'unload', worker: least.w.id, variant: name });
     }
@@ -125,7 +134,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     }
     if (holders.length > 1) {
       const least = holders.reduce((a, b) => (b.demand < a.demand || (b.demand === a.demand && b.w.id > a.w.id) ? b : a));
-      const idle = least.demand <= (cfg.shedIdleShare ?? Infinity) * thr;
+      const idle = least.demand <= (cfg.shedIdleShare ?? Infinity) * thr && !least.pinnedByTraffic;
       if (idle && have - least.replicas >= Math.max(1, want * cfg.shedMargin)) actions.push({ kind: 'unload', worker: least.w.id, variant: p.name });
     }
   }

@@ -70,8 +70,17 @@ test('placement moves a family onto its cheapest suitable variant and unloads th
   const w = workerSnap('w1', { variants: [variantSnap('x.b', { minSloMs: 40, stats: { arrivalQps: 10 } })] });
   const r = placeReplicas(snap([w, workerSnap('w2')]), place, new Map());
   assert.ok(r.actions.some((x) => x.kind === 'load' && x.variant === 'x.a'));
-  const both = workerSnap('w1', { variants: [variantSnap('x.b', { stats: { arrivalQps: 5 } }), variantSnap('x.a', { minSloMs: 40, stats: { arrivalQps: 5 } })] });
+  const both = workerSnap('w1', { variants: [variantSnap('x.b', { minSloMs: 40, stats: { arrivalQps: 5 } }), variantSnap('x.a', { minSloMs: 40, stats: { arrivalQps: 5 } })] });
   assert.deepEqual(placeReplicas(snap([both]), place, new Map()).actions, [{ kind: 'unload', worker: 'w1', variant: 'x.b' }]);
+});
+
+test('placement leaves variants asked for by name alone: no SLO known, no sibling swap', () => {
+  // x.b takes traffic without an SLO (exact-variant queries): it stays even though x.a is cheaper
+  const exact = workerSnap('w1', { variants: [variantSnap('x.b', { stats: { arrivalQps: 5 } }), variantSnap('x.a', { minSloMs: 40, stats: { arrivalQps: 5 } })] });
+  assert.deepEqual(placeReplicas(snap([exact]), place, new Map()).actions, []);
+  // a family whose SLO is unknown stays on its busiest held member instead of loading the cheapest sibling
+  const unknown = workerSnap('w1', { variants: [variantSnap('x.b', { stats: { arrivalQps: 10 } })] });
+  assert.deepEqual(placeReplicas(snap([unknown, workerSnap('w2')]), place, new Map()).actions.filter((x) => x.kind === 'load' && x.variant === 'x.a'), []);
 });
 
 test('when no worker has threads left the family is reported unplaced', () => {
