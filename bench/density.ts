@@ -8,7 +8,8 @@
 // MEMORY=measured (default: the copies' profile file charges the per-replica RSS measured by loading 300 ORT
 // sessions of the model in a fresh process, fractional MiB) or MEMORY=profiled (the profiler's figure: whole MiB, at least 1);
 // PRELOAD=1 (default: load every variant before the queries, as a deployed fleet is) or PRELOAD=0 (first queries
-// pay the loads).
+// pay the loads); IDLE_UNLOAD_S (default 600): the live autoscaler's scale-to-zero delay; AUTOSCALE (default ours,
+// or infaas, off): the live autoscaling policy.
 
 import { spawnSync } from 'node:child_process';
 import http from 'node:http';
@@ -103,7 +104,11 @@ interface Sample {
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'infaas-density-'));
-  writeFileSync(join(dataDir, 'infaas.json'), JSON.stringify({ profiling: GRID }));
+  // The default policy (ours) runs; scale to zero waits IDLE_UNLOAD_S (default 600 s) instead of 30 s, since
+  // preloading 6,000 variants alone takes ~40 s and the first loaded would be unloaded before any query.
+  writeFileSync(join(dataDir, 'infaas.json'), JSON.stringify({
+    profiling: GRID, autoscaling: { policy: process.env.AUTOSCALE ?? 'ours', idleUnloadMs: Number(process.env.IDLE_UNLOAD_S ?? 600) * 1000 },
+  }));
   const prof = process.env.SERVER_CPU_PROF;
   const server = await startServerProcess({ dataDir, nodeArgs: prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [] });
   try {
@@ -206,7 +211,10 @@ async function main(): Promise<void> {
     const qS = (performance.now() - tq) / 1000;
     agent.destroy();
 
-    const workers = ((await (await fetch(`${server.url}/v1/workers`)).json()) as { workers: WorkerStatus[] }).workers;
+    const reply = (await (await fetch(`${server.url}/v1/workers`)).json()) as { workers: WorkerStatus[]; autoscaling: Record<string, unknown> };
+    const workers = reply.workers;
+    const { recent, ...scaling } = reply.autoscaling as { recent?: string[] };
+    console.log(`\nautoscaling: ${JSON.stringify(scaling)}; last actions: ${(recent ?? []).slice(-5).join('; ')}`);
     const rssServer = rssMiB(server.child.pid);
     const rssWorkers = workers.reduce((s, w) => s + rssMiB(w.pid), 0);
     const ok = samples.filter((s) => s.status === 200);

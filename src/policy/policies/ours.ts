@@ -76,7 +76,7 @@ export const OURS_MODELS: ModelAutoscalerConfig = {
  * once it is idle (≤ 2% of a replica's throughput): shedding holders the router was still using to keep the
  * SLO made the two undo each other every tick (steady-low: 0.11% violations at 4.5 workers → 0.02% at 3.8).
  */
-export const OURS_PLACEMENT: PlacementConfig = { targetUtilisation: 0.9, holdTicks: 120, shedMargin: 1.3, shedIdleShare: 0.02 };
+export const OURS_PLACEMENT: PlacementConfig = { targetUtilisation: 0.9, holdTicks: 120, shedMargin: 1.3, shedIdleShare: 0.02, siblingIdleMs: 10_000 };
 
 export interface OursState {
   health: HealthBook;

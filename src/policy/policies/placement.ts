@@ -21,6 +21,12 @@ export interface PlacementConfig {
    * while they still take traffic made placement and router undo each other every tick.
    */
   shedIdleShare?: number;
+  /**
+   * A sibling is unloaded in favour of the primary only after this long without a request (default 0): queries
+   * that name the sibling itself (exact variant) arrive now and then, and each unload would make the next one
+   * pay a cold start.
+   */
+  siblingIdleMs?: number;
 }
 
 /** artifact id → its demand (samples/s) in the last `holdTicks` ticks, newest last. */
@@ -35,7 +41,7 @@ export interface PlacementResult {
   threadsNeeded: number;
 }
 
-interface Holder { w: WorkerSnapshot; replicas: number; demand: number; pinnedByTraffic: boolean }
+interface Holder { w: WorkerSnapshot; replicas: number; demand: number; pinnedByTraffic: boolean; lastUsedAt: number }
 interface Family { artifact: string; members: Map<string, { e: CatalogueEntry; holders: Holder[] }>; demand: number; minSlo: number }
 
 function freeThreads(w: WorkerSnapshot, catalogue: Catalogue): number {
@@ -87,7 +93,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
       let m = f.members.get(e.name);
       if (!m) f.members.set(e.name, (m = { e, holders: [] }));
       // Traffic without an SLO is exact-variant traffic: it asked for this very variant, which must stay.
-      m.holders.push({ w, replicas: v.replicas + v.loading, demand: v.stats.arrivalQps, pinnedByTraffic: v.stats.arrivalQps > 0 && v.minSloMs === undefined });
+      m.holders.push({ w, replicas: v.replicas + v.loading, demand: v.stats.arrivalQps, pinnedByTraffic: v.stats.arrivalQps > 0 && v.minSloMs === undefined, lastUsedAt: v.lastUsedAt });
       f.demand += v.stats.arrivalQps;
       if (v.minSloMs !== undefined) f.minSlo = Math.min(f.minSlo, v.minSloMs);
     }
@@ -106,8 +112,9 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     const vThreads = p.variant.config.threads;
     const want = held / (thr * cfg.targetUtilisation);
     threadsNeeded += want * vThreads;
-    for (const [name, m] of f.members) {
-      if (name === p.name || m.holders.some((h) => h.pinnedByTraffic)) continue;
+    // Siblings move onto the primary only when the family's SLO is known (else nothing says the primary is better).
+    for (const [name, m] of Number.isFinite(f.minSlo) ? f.members : []) {
+      if (name === p.name || m.holders.some((h) => h.pinnedByTraffic || snapshot.now - h.lastUsedAt < (cfg.siblingIdleMs ?? 0))) continue;
       const least = m.holders.reduce((a, b) => (b.demand < a.demand || (b.demand === a.demand && b.w.id > a.w.id) ? b : a));
       if (f.members.has(p.name) || m.holders.length > 1) actions.push({ kind: 'unload', worker: least.w.id, variant: name });
     }

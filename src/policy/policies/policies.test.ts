@@ -81,6 +81,13 @@ test('placement leaves variants asked for by name alone: no SLO known, no siblin
   // a family whose SLO is unknown stays on its busiest held member instead of loading the cheapest sibling
   const unknown = workerSnap('w1', { variants: [variantSnap('x.b', { stats: { arrivalQps: 10 } })] });
   assert.deepEqual(placeReplicas(snap([unknown, workerSnap('w2')]), place, new Map()).actions.filter((x) => x.kind === 'load' && x.variant === 'x.a'), []);
+  // two idle siblings loaded ahead of traffic (no SLO known): neither is unloaded for the other
+  const preloaded = workerSnap('w1', { variants: [variantSnap('x.a'), variantSnap('x.b')] });
+  assert.deepEqual(placeReplicas(snap([preloaded]), place, new Map()).actions, []);
+  // with siblingIdleMs, a sibling used 5 s ago stays; one idle for 15 s goes
+  const recent = (lastUsedAt: number) => ({ ...snap([workerSnap('w1', { variants: [variantSnap('x.b', { minSloMs: 40, lastUsedAt }), variantSnap('x.a', { minSloMs: 40, stats: { arrivalQps: 5 } })] })]), now: 20_000 });
+  assert.deepEqual(placeReplicas(recent(15_000), { ...place, siblingIdleMs: 10_000 }, new Map()).actions, []);
+  assert.deepEqual(placeReplicas(recent(5_000), { ...place, siblingIdleMs: 10_000 }, new Map()).actions, [{ kind: 'unload', worker: 'w1', variant: 'x.b' }]);
 });
 
 test('when no worker has threads left the family is reported unplaced', () => {
