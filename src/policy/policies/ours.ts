@@ -76,7 +76,7 @@ export const OURS_MODELS: ModelAutoscalerConfig = {
  * once it is idle (≤ 2% of a replica's throughput): shedding holders the router was still using to keep the
  * SLO made the two undo each other every tick (steady-low: 0.11% violations at 4.5 workers → 0.02% at 3.8).
  */
-export const OURS_PLACEMENT: PlacementConfig = { targetUtilisation: 0.9, holdTicks: 120, shedMargin: 1.3, shedIdleShare: 0.02, siblingIdleMs: 10_000 };
+export const OURS_PLACEMENT: PlacementConfig = { targetUtilisation: 0.9, holdTicks: 120, shedMargin: 1.3, shedIdleShare: 0.02 };
 
 export interface OursState {
   health: HealthBook;
@@ -106,7 +106,9 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
   const workerClass = opts.workerClass ?? 'cpu-2';
   const healthCfg = opts.health ?? OURS_HEALTH;
   const modelCfg = opts.models ?? OURS_MODELS;
-  const placeCfg = opts.placement ?? OURS_PLACEMENT;
+  // A sibling goes in favour of its family's primary only once idle as long as a variant goes outright (scale to
+  // zero): exact-variant queries name siblings now and then, and each early unload costs their next one a cold start.
+  const placeCfg = { siblingIdleMs: modelCfg.idleUnloadMs, ...(opts.placement ?? OURS_PLACEMENT) };
   const floorCfg = opts.floor ?? OURS_FLOOR;
   // Workers follow demand (placement's threads needed at the held peak) and the dispatcher's unplaceable cold
   // starts, not utilisation: with deadline-aware dynamic batching a worker under load is always ~100% busy
