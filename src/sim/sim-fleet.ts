@@ -100,7 +100,8 @@ export class SimFleet {
         this.holders.add(held);
         return held;
       }
-      if (held || w.memoryBudget() - w.memoryUsedMB < e.memoryMB) continue;
+      // A variant needs a worker with at least its threads: on a smaller one its batches could never start.
+      if (held || w.threads < e.variant.config.threads || w.memoryBudget() - w.memoryUsedMB < e.memoryMB) continue;
       const load = w.reservedThreads() / w.threads + w.busyThreads / (10 * w.threads);
       if (load < bestLoad) { best = w; bestLoad = load; }
     }

@@ -85,3 +85,20 @@ test('the built-in catalogue has every zoo artifact in six configurations with s
     assert.ok(e.p95b1 > e.p50[0]);
   }
 });
+
+test('a variant needing more threads than any worker has is never run: its queries count as violations', () => {
+  const v = makeVariant({ name: 'm.t2', arch: 'm', p95: 1, maxBatch: 4, loadMs: 10, memoryMB: 10, threads: 2 });
+  const mix: QueryClass[] = [{ name: 'only', weight: 1, useCase: v.useCase, minAccuracy: 0, latencyMs: 50 }];
+  const policy = (preload: boolean): ScalingPolicy<null> => ({
+    name: 'small', description: 'one cpu-1 worker', tickMs: 1000,
+    init: () => ({ state: null, workers: [{ workerClass: 'cpu-1', variants: preload ? [{ variant: 'm.t2', replicas: 1 }] : [] }] }),
+    tick: (_s, _n, state) => ({ actions: [], state }),
+    route: (_q, view, cat, now) => selectVariant({ kind: 'variant', variant: 'm.t2', batch: 1 }, cat, view, now),
+  });
+  for (const preload of [false, true]) {
+    const m = simulate({ trace: getTrace('steady-low', { durationS: 5, peakQps: 100 }), policy: policy(preload) as ScalingPolicy<unknown>, variants: [v], mix, seed: 1, warmupS: 0, interference: false }).metrics;
+    assert.ok(m.queries > 10);
+    assert.equal(m.completed + m.rejected, m.queries, `preload ${preload}: every query accounted for`);
+    assert.equal(m.violationRate, 1, `preload ${preload}: violations ${m.violationRate}`);
+  }
+});

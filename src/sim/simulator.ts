@@ -155,7 +155,21 @@ class Simulation {
         case 'noise': this.fleet.onNoise(ev.worker, ev.on); break;
       }
     }
+    this.countStranded();
     return { metrics: this.metrics((performance.now() - wall0) / 1000), series: this.series };
+  }
+
+  /**
+   * Measured queries still queued when the events ran out (a replica that could never run them, e.g. one a
+   * policy loaded on a worker with fewer threads than it needs) were never answered: rejected, so they count
+   * as violations and every measured query is accounted for once.
+   */
+  private countStranded(): void {
+    for (const w of this.fleet.workers.values()) {
+      for (const s of w.slots.values()) {
+        while (s.head < s.queue.length) this.reject(s.shift(), 'unplaced');
+      }
+    }
   }
 
   // ---- arrivals and routing ----
