@@ -4,7 +4,7 @@
 import { InfaasError } from '../../core/errors.ts';
 import { p50At, p95At, type Catalogue, type CatalogueEntry } from '../catalogue.ts';
 import type { ClusterView } from '../cluster-view.ts';
-import { replicaThroughput, sloBatch } from '../model-autoscaler.ts';
+import { autoscaleModels, EMPTY_MODEL_AUTOSCALER_STATE, replicaThroughput, sloBatch, type ModelAutoscalerConfig, type ModelAutoscalerState } from '../model-autoscaler.ts';
 import type { ClusterSnapshot, QueryClass, QueryDemand, ScalingAction } from '../scaling-policy.ts';
 import { selectVariant, type Selection } from '../select-variant.ts';
 import { assessHealth, HEALTHY, type HealthConfig, type HealthMemory } from '../variant-health.ts';
@@ -33,6 +33,20 @@ export function healthPass(snapshot: ClusterSnapshot, cfg: HealthConfig, book: H
     }
   }
   return { actions, book: next };
+}
+
+/** Runs the per-worker model autoscaler on every worker of the snapshot; returns its actions and the new states. */
+export function modelsPass(
+  snapshot: ClusterSnapshot, cfg: ModelAutoscalerConfig, states: ReadonlyMap<string, ModelAutoscalerState>, now: number,
+): { actions: ScalingAction[]; states: Map<string, ModelAutoscalerState> } {
+  const actions: ScalingAction[] = [];
+  const next = new Map<string, ModelAutoscalerState>();
+  for (const w of snapshot.workers) {
+    const r = autoscaleModels(w, snapshot.catalogue, cfg, states.get(w.id) ?? EMPTY_MODEL_AUTOSCALER_STATE, now);
+    actions.push(...r.actions);
+    next.set(w.id, r.state);
+  }
+  return { actions, states: next };
 }
 
 /** The use-level router: selectVariant at the use-case level (cheapest variant that meets the SLO). */

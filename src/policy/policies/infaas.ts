@@ -12,11 +12,11 @@
 //   replicas are all flagged is cold-started on another worker, as INFaaS's dispatcher does).
 // Starts with one worker per use case and nothing loaded (INFaaS loads on the first query).
 
-import { autoscaleModels, EMPTY_MODEL_AUTOSCALER_STATE, INFAAS_CPU_MODEL_AUTOSCALER, type ModelAutoscalerState } from '../model-autoscaler.ts';
+import { INFAAS_CPU_MODEL_AUTOSCALER, type ModelAutoscalerState } from '../model-autoscaler.ts';
 import type { ScalingAction, ScalingPolicy } from '../scaling-policy.ts';
 import { INFAAS_CPU_HEALTH } from '../variant-health.ts';
 import { autoscaleWorkers, EMPTY_WORKER_AUTOSCALER_STATE, infaasWorkerAutoscaler, type WorkerAutoscalerState } from '../worker-autoscaler.ts';
-import { healthPass, routeUseCase, useCaseShares, type HealthBook } from './common.ts';
+import { healthPass, modelsPass, routeUseCase, useCaseShares, type HealthBook } from './common.ts';
 
 export interface InfaasState {
   health: HealthBook;
@@ -39,12 +39,9 @@ export function infaasPolicy(workerClass = 'cpu-2', maxWorkers = 5000): ScalingP
       const actions: ScalingAction[] = [];
       const h = healthPass(snapshot, INFAAS_CPU_HEALTH, state.health, now);
       actions.push(...h.actions);
-      const models = new Map<string, ModelAutoscalerState>();
-      for (const w of snapshot.workers) {
-        const r = autoscaleModels(w, snapshot.catalogue, INFAAS_CPU_MODEL_AUTOSCALER, state.models.get(w.id) ?? EMPTY_MODEL_AUTOSCALER_STATE, now);
-        actions.push(...r.actions);
-        models.set(w.id, r.state);
-      }
+      const m = modelsPass(snapshot, INFAAS_CPU_MODEL_AUTOSCALER, state.models, now);
+      actions.push(...m.actions);
+      const models = m.states;
       const wa = autoscaleWorkers(snapshot, infaasWorkerAutoscaler(workerClass, state.initial, maxWorkers), state.workers, now);
       actions.push(...wa.actions);
       return { actions, state: { health: h.book, models, workers: wa.state, initial: state.initial } };

@@ -4,9 +4,9 @@
 // placement failures or saturation, scale-to-zero of idle variants, and routing by routeWithSlack (selectVariant
 // at half the SLO first, then at the SLO: the cheapest variant that meets each query's accuracy and latency).
 
-import { routeUseCase, healthPass, useCaseShares, type HealthBook } from './common.ts';
+import { routeUseCase, healthPass, modelsPass, useCaseShares, type HealthBook } from './common.ts';
 import { EMPTY_CLUSTER } from '../cluster-view.ts';
-import { autoscaleModels, EMPTY_MODEL_AUTOSCALER_STATE, type ModelAutoscalerConfig, type ModelAutoscalerState } from '../model-autoscaler.ts';
+import type { ModelAutoscalerConfig, ModelAutoscalerState } from '../model-autoscaler.ts';
 import type { Catalogue } from '../catalogue.ts';
 import type { ClusterView } from '../cluster-view.ts';
 import type { ClusterSnapshot, QueryDemand, ScalingAction, ScalingPolicy, WorkerSnapshot } from '../scaling-policy.ts';
@@ -146,12 +146,9 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
       const actions: ScalingAction[] = [];
       const h = healthPass(snapshot, healthCfg, state.health, now);
       actions.push(...h.actions);
-      const models = new Map<string, ModelAutoscalerState>();
-      for (const w of snapshot.workers) {
-        const r = autoscaleModels(w, snapshot.catalogue, modelCfg, state.models.get(w.id) ?? EMPTY_MODEL_AUTOSCALER_STATE, now);
-        actions.push(...r.actions);
-        models.set(w.id, r.state);
-      }
+      const m = modelsPass(snapshot, modelCfg, state.models, now);
+      actions.push(...m.actions);
+      const models = m.states;
       const p = placeReplicas(snapshot, placeCfg, state.demand);
       actions.push(...p.actions);
       const threads = snapshot.workerClasses.find((c) => c.name === workerClass)?.threads ?? 1;
