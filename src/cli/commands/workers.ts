@@ -14,7 +14,7 @@ function autoscalingText(a: WorkersReply['autoscaling']): string {
   if (!a) return '';
   if (a.policy === 'off') return '\nautoscaling: off\n';
   const recent = (a.recent ?? []).slice(-5);
-  return `\nautoscaling: ${a.policy}, at most ${a.maxWorkers ?? '?'} workers; last actions: ${recent.length ? recent.join('; ') : 'none yet'}\n`;
+  return `\nautoscaling: ${a.policy}, at most ${a.maxWorkers ?? '?'} worker${a.maxWorkers === 1 ? '' : 's'}; last actions: ${recent.length ? recent.join('; ') : 'none yet'}\n`;
 }
 
 function workersTable(reply: WorkersReply): string {
