@@ -1,23 +1,16 @@
 // Static QDQ quantization: calibrated ranges, close outputs, batch independence, any ModelProto with constant weights.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as ort from 'onnxruntime-node';
 import { exportSequential } from '../zoo/export-onnx.ts';
 import { createRng } from '../zoo/prng.ts';
 import { Sequential } from '../zoo/train/model.ts';
 import { buildModel, DataType, encodeModel, floatTensor, node, valueInfo, attr } from './onnx-builder.ts';
 import { inspectModel } from './inspect-model.ts';
+import { maxDiff, runOnce } from './test-helpers.ts';
 import { quantizeStatic } from './quantize-static.ts';
 import type { QuantizeReport } from './quantize.ts';
 
-async function run(bytes: Uint8Array, x: Float32Array, shape: number[]): Promise<Float32Array> {
-  const s = await ort.InferenceSession.create(bytes);
-  const out = await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', x, shape) });
-  await s.release();
-  return out[s.outputNames[0]].data as Float32Array;
-}
-
-const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+const run = runOnce;
 
 test('a CNN quantized statically is ~4x smaller, close to fp32 and independent of batching', async () => {
   const rng = createRng(11);
