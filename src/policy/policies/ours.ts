@@ -1,15 +1,16 @@
 // This project's policy: tail-latency (p95) aware interference flags, accuracy/cost-aware vertical scaling,
-// proactive headroom (replicas for the peak demand of the last 2 minutes at 90% of their SLO-batch throughput,
-// spread across workers before they are needed), demand-driven worker autoscaling with a held floor after
-// placement failures or saturation, scale-to-zero of idle variants, and routing by routeWithSlack (selectVariant
-// at half the SLO first, then at the SLO: the cheapest variant that meets each query's accuracy and latency).
+// proactive headroom (replicas for the peak demand of the last minute at 85% of their SLO-batch throughput,
+// packed by compute and spread across workers before they are needed), demand-driven worker autoscaling with a
+// held floor after placement failures or saturation, scale-to-zero of idle variants, and routing by
+// routeWithSlack (selectVariant at half the SLO first, then at the SLO: the cheapest variant that meets each
+// query's accuracy and latency).
 
 import { routeUseCase, healthPass, modelsPass, useCaseShares, type HealthBook } from './common.ts';
 import { EMPTY_CLUSTER } from '../cluster-view.ts';
 import type { ModelAutoscalerConfig, ModelAutoscalerState } from '../model-autoscaler.ts';
 import type { Catalogue } from '../catalogue.ts';
 import type { ClusterView } from '../cluster-view.ts';
-import type { ClusterSnapshot, QueryDemand, ScalingAction, ScalingPolicy, WorkerSnapshot } from '../scaling-policy.ts';
+import type { QueryDemand, ScalingAction, ScalingPolicy, WorkerSnapshot } from '../scaling-policy.ts';
 import type { Selection } from '../select-variant.ts';
 import type { HealthConfig } from '../variant-health.ts';
 import { autoscaleWorkers, EMPTY_WORKER_AUTOSCALER_STATE, type WorkerAutoscalerConfig, type WorkerAutoscalerState } from '../worker-autoscaler.ts';
@@ -26,8 +27,8 @@ export interface OursOptions {
 
 /**
  * The demand estimate (placement's threads at the held peak) plans from profiles; two live signals say it is
- * too low: a cold start no worker could take (every worker holding the variant was predicted to miss the SLO)
- * and a saturated worker (busy nearly all the time with nearly full batches: batching has no headroom left).
+ * too low: a cold start of a variant no worker holds that no worker could take (memory), and a saturated worker
+ * (busy nearly all the time with nearly full batches: batching has no headroom left).
  * Either raises a floor on the worker count to the count then plus one, held for holdMs, so the worker added
  * for it is not removed again as soon as the estimate says it is surplus (add/remove oscillation).
  */
@@ -39,7 +40,7 @@ export interface FloorConfig {
   batchFill: number;
 }
 
-export const OURS_FLOOR: FloorConfig = { holdMs: 60_000, busy: 0.9, batchFill: 0.75 };
+export const OURS_FLOOR: FloorConfig = { holdMs: 20_000, busy: 0.9, batchFill: 0.75 };
 
 /**
  * p95 compared with the profile's p95 (interference: a neighbour slows the worker down); flags held 5 s.
@@ -69,14 +70,13 @@ export const OURS_MODELS: ModelAutoscalerConfig = {
 };
 
 /**
- * Plans for the peak demand of the last 2 minutes (long enough to keep capacity for bursts that recur every
- * 30–90 s, short enough to release it after a level drops) at 90% of the throughput at the SLO batch: that
- * throughput is already conservative (batch whose p95 fits half the SLO), and dynamic batching grows batches
- * beyond it under load, so a 60% target paid for capacity that was never used. A surplus holder is shed only
- * once it is idle (≤ 2% of a replica's throughput): shedding holders the router was still using to keep the
- * SLO made the two undo each other every tick (steady-low: 0.11% violations at 4.5 workers → 0.02% at 3.8).
+ * Plans for the peak demand of the last minute (keeps capacity for bursts that recur within it, releases it
+ * between spikes a minute or more apart: a 2-minute hold kept the diurnal trace's spike capacity for most of
+ * the day) at 85% of the throughput at the SLO batch (batch whose p95 fits half the SLO). A surplus holder is
+ * shed only once it is idle (≤ 2% of a replica's throughput): shedding holders the router was still using to
+ * keep the SLO made the two undo each other every tick (steady-low: 0.11% violations at 4.5 workers → 0.02% at 3.8).
  */
-export const OURS_PLACEMENT: PlacementConfig = { targetUtilisation: 0.9, holdTicks: 120, shedMargin: 1.3, shedIdleShare: 0.02 };
+export const OURS_PLACEMENT: PlacementConfig = { targetUtilisation: 0.85, holdTicks: 60, shedMargin: 1.3, shedIdleShare: 0.02 };
 
 export interface OursState {
   health: HealthBook;
@@ -114,11 +114,12 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
   // starts, not utilisation: with deadline-aware dynamic batching a worker under load is always ~100% busy
   // (batches shrink when threads are free and grow when they are not), so "mean utilisation > 85%" kept adding
   // workers that only made batches smaller (steady-high: 10 workers at 0.05% vs 7.8 at 0.19% without).
-  // hotUtilisation 1 never fires (utilisation ≤ 1); a worker above the demand estimate (and the floor) goes
-  // after 5 low checks: the least-utilised worker at ≤ 2%, or the fleet at ≤ 85% on average.
+  // hotUtilisation 1 never fires (utilisation ≤ 1); a worker above the demand estimate and the floor goes after
+  // 5 checks whatever the utilisation (lowMeanUtilisation 1), for the same reason: a fleet too large for its
+  // load still looks busy, so "mean ≤ 85%" kept every worker a floor had added (steady-high: 8.8 → 7.0 workers).
   const workerCfg = (initial: number): WorkerAutoscalerConfig => ({
     periodMs: 1000, hotRule: 'mean', hotUtilisation: 1, step: 'proportional', targetUtilisation: 0.85, backoffMs: 5000,
-    lowMinUtilisation: 0.02, lowMeanUtilisation: 0.85, lowChecks: 5, removeStep: 'excess',
+    lowMinUtilisation: 0.02, lowMeanUtilisation: 1, lowChecks: 5, removeStep: 'excess',
     limits: [{ workerClass, min: initial, max: opts.maxWorkers ?? 5000 }], placementClass: workerClass,
   });
   return {
@@ -153,7 +154,13 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
       actions.push(...p.actions);
       const threads = snapshot.workerClasses.find((c) => c.name === workerClass)?.threads ?? 1;
       let floor = state.floor;
-      if (snapshot.unplaced.length || snapshot.workers.some((w) => w.workerClass === workerClass && saturated(w, snapshot.catalogue, floorCfg))) {
+      // The dispatcher's failed cold starts count only for variants no ready worker holds (none had the memory):
+      // where one does, placement owns the replica count, and "every worker already holds it" is not a shortage
+      // of workers (with compute packing a busy family is on every worker).
+      const held = new Set<string>();
+      for (const w of snapshot.workers) if (w.phase === 'ready') for (const v of w.variants) held.add(v.variant);
+      const unheld = snapshot.unplaced.filter((v) => !held.has(v));
+      if (unheld.length || snapshot.workers.some((w) => w.workerClass === workerClass && saturated(w, snapshot.catalogue, floorCfg))) {
         // From the ready workers only: while an added worker is still starting, the trigger persisting is not a
         // reason to add another (the floor would ratchet up by one every back-off before the first one helped).
         const count = snapshot.workers.filter((w) => w.workerClass === workerClass && w.phase === 'ready').length;
@@ -161,8 +168,7 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
       }
       const estimate = Math.ceil(p.threadsNeeded / threads);
       const wanted = new Map([[workerClass, now < floor.until ? Math.max(estimate, floor.count) : estimate]]);
-      const withUnplaced: ClusterSnapshot = p.unplaced.length ? { ...snapshot, unplaced: [...snapshot.unplaced, ...p.unplaced] } : snapshot;
-      const wa = autoscaleWorkers(withUnplaced, workerCfg(state.initial), state.workers, now, wanted);
+      const wa = autoscaleWorkers({ ...snapshot, unplaced: [...unheld, ...p.unplaced] }, workerCfg(state.initial), state.workers, now, wanted);
       actions.push(...wa.actions);
       return { actions, state: { health: h.book, models, workers: wa.state, demand: p.history, initial: state.initial, floor } };
     },

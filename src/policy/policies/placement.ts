@@ -1,7 +1,7 @@
 // Cluster-level replica placement for `ours`: for every artifact in use (one accuracy level of one
 // architecture), keep enough replicas of its cheapest suitable variant across workers for the family's
-// recent peak demand at a target utilisation (proactive headroom), placed on the workers with the most
-// free threads; shed replicas of surplus holders and of sibling variants; say how many threads it needs.
+// recent peak demand at a target utilisation (proactive headroom), packed by compute onto the workers with the
+// most compute left; shed replicas of surplus holders and of sibling variants; say how many threads it needs.
 
 import { p95At, type Catalogue, type CatalogueEntry } from '../catalogue.ts';
 import { replicaThroughput, sloBatch } from '../model-autoscaler.ts';
@@ -43,14 +43,12 @@ export interface PlacementResult {
 
 interface Holder { w: WorkerSnapshot; replicas: number; demand: number; pinnedByTraffic: boolean; lastUsedAt: number }
 interface Family { artifact: string; members: Map<string, { e: CatalogueEntry; holders: Holder[] }>; demand: number; minSlo: number }
+/** A family's plan: its primary variant, replicas wanted (fractional) and the threads each replica is planned to use. */
+interface Plan { p: CatalogueEntry; thr: number; want: number; perReplica: number }
 
-function freeThreads(w: WorkerSnapshot, catalogue: Catalogue): number {
-  let used = 0;
-  for (const v of w.variants) {
-    const e = catalogue.entry(v.variant);
-    if (e && v.state !== 'unloading') used += (v.replicas + v.loading) * e.variant.config.threads;
-  }
-  return w.threads - used;
+/** Throughput of one replica of `e` at the largest batch whose p95 fits half the SLO (max batch without one). */
+function throughputFor(e: CatalogueEntry, minSlo: number): number {
+  return replicaThroughput(e, Number.isFinite(minSlo) ? sloBatch(e, minSlo / 2) : e.maxBatch);
 }
 
 /**
@@ -71,19 +69,25 @@ function primaryOf(f: Family, catalogue: Catalogue): CatalogueEntry {
 
 /**
  * One placement step. For each family (variants sharing an artifact) with a holder on a ready worker:
- * held = max family demand over the history; the primary variant needs held / (thr × target) replicas,
- * thr at the largest batch whose p95 fits half the tightest SLO seen. When its serving + loading replicas,
- * plus the threads its holders still have free (which the per-worker autoscaler fills), fall short, load it
- * on the ready workers with the most free threads, filling them; when the holders minus the least busy one
- * still exceed the need × shedMargin, unload it there. Sibling variants are unloaded one holder per step.
+ * held = max family demand over the history; the primary variant needs want = held / (thr × target) replicas,
+ * thr at the largest batch whose p95 fits half the tightest SLO seen.
+ *
+ * Packing is by compute, not by reserved threads: a worker runs the batches of all its variants on one pool of
+ * threads (earliest deadline first), so a replica takes the share of threads it is planned to keep busy — the
+ * family's want × threads spread evenly over its max(held, ⌈want⌉) replicas — and a light family (a tenth of a
+ * thread) shares a thread with others instead of holding a whole one. Replicas still bound how many batches
+ * of a variant run at once, so a family keeps ⌈want⌉ of them, at most threads / variant threads per worker.
+ * Siblings (other variants of the artifact) take what their own demand keeps busy.
+ *
+ * When the primary's replicas fall short, add them on the workers (holders or not) with the most compute left;
+ * when the holders minus the least busy one still exceed want × shedMargin, unload it there. Sibling variants
+ * are unloaded one holder per step.
  */
 export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, history: DemandHistory): PlacementResult {
   const { catalogue } = snapshot;
   const families = new Map<string, Family>();
-  const free = new Map<string, number>();
   for (const w of snapshot.workers) {
     if (w.phase !== 'ready') continue;
-    free.set(w.id, freeThreads(w, catalogue));
     for (const v of w.variants) {
       const e = catalogue.entry(v.variant);
       if (!e || v.state === 'unloading') continue;
@@ -98,20 +102,39 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
       if (v.minSloMs !== undefined) f.minSlo = Math.min(f.minSlo, v.minSloMs);
     }
   }
+  // Plans first, then the compute each worker's replicas are planned to use.
   const nextHistory = new Map<string, number[]>();
+  const plans = new Map<string, Plan>();
+  const used = new Map<string, number>();
+  const use = (id: string, threads: number) => used.set(id, (used.get(id) ?? 0) + threads);
+  for (const [artifact, f] of families) {
+    const h = [...(history.get(artifact) ?? []), f.demand].slice(-cfg.holdTicks);
+    nextHistory.set(artifact, h);
+    const p = primaryOf(f, catalogue);
+    const thr = throughputFor(p, f.minSlo);
+    const want = Math.max(...h) / (thr * cfg.targetUtilisation);
+    const have = (f.members.get(p.name)?.holders ?? []).reduce((a, x) => a + x.replicas, 0);
+    const vThreads = p.variant.config.threads;
+    const perReplica = (vThreads * want) / Math.max(1, have, Math.ceil(want));
+    plans.set(artifact, { p, thr, want, perReplica: Math.min(vThreads, perReplica) });
+    for (const [name, m] of f.members) {
+      const t = m.e.variant.config.threads;
+      for (const x of m.holders) {
+        const busy = name === p.name ? x.replicas * perReplica : Math.min(x.replicas * t, (t * x.demand) / (throughputFor(m.e, f.minSlo) * cfg.targetUtilisation));
+        use(x.w.id, busy);
+      }
+    }
+  }
+  const free = (w: WorkerSnapshot) => w.threads - (used.get(w.id) ?? 0);
   const actions: ScalingAction[] = [];
   const unplaced: string[] = [];
   let threadsNeeded = 0;
   for (const artifact of [...families.keys()].sort()) {
     const f = families.get(artifact)!;
-    const h = [...(history.get(artifact) ?? []), f.demand].slice(-cfg.holdTicks);
-    nextHistory.set(artifact, h);
-    const held = Math.max(...h);
-    const p = primaryOf(f, catalogue);
-    const thr = replicaThroughput(p, Number.isFinite(f.minSlo) ? sloBatch(p, f.minSlo / 2) : p.maxBatch);
+    const { p, thr, want, perReplica } = plans.get(artifact)!;
     const vThreads = p.variant.config.threads;
-    const want = held / (thr * cfg.targetUtilisation);
-    threadsNeeded += want * vThreads;
+    // A latency-bound family cannot run on a fraction of a replica: from one replica up, count whole ones.
+    threadsNeeded += (want >= 1 ? Math.ceil(want - 1e-9) : want) * vThreads;
     // Siblings move onto the primary only when the family's SLO is known (else nothing says the primary is better).
     for (const [name, m] of Number.isFinite(f.minSlo) ? f.members : []) {
       if (name === p.name || m.holders.some((h) => h.pinnedByTraffic || snapshot.now - h.lastUsedAt < (cfg.siblingIdleMs ?? 0))) continue;
@@ -120,20 +143,24 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     }
     const holders = f.members.get(p.name)?.holders ?? [];
     const have = holders.reduce((a, x) => a + x.replicas, 0);
-    const localRoom = holders.reduce((a, x) => a + Math.max(0, Math.floor((free.get(x.w.id) ?? 0) / vThreads)), 0);
-    let short = Math.ceil(want - have - localRoom);
-    if (have === 0) short = Math.max(1, short);
+    let short = Math.max(have === 0 ? 1 : 0, Math.ceil(want - 1e-9) - have);
     if (short > 0) {
-      const holding = new Set(holders.map((x) => x.w.id));
+      const onWorker = new Map(holders.map((x) => [x.w.id, x.replicas]));
+      const room = (w: WorkerSnapshot) => Math.min(
+        Math.floor(w.threads / vThreads) - (onWorker.get(w.id) ?? 0),
+        perReplica > 0 ? Math.floor((free(w) + 1e-9) / perReplica) : Infinity,
+        Math.floor((w.memoryBudgetMB - w.memoryUsedMB) / Math.max(p.memoryMB, 1e-9)),
+      );
       const candidates = snapshot.workers
-        .filter((w) => w.phase === 'ready' && !holding.has(w.id) && (free.get(w.id) ?? 0) >= vThreads && w.memoryBudgetMB - w.memoryUsedMB >= p.memoryMB)
-        .sort((a, b) => (free.get(b.id) ?? 0) - (free.get(a.id) ?? 0) || a.utilisation - b.utilisation || (a.id < b.id ? -1 : 1));
+        .filter((w) => w.phase === 'ready' && w.threads >= vThreads && room(w) > 0)
+        .sort((a, b) => free(b) - free(a) || a.utilisation - b.utilisation || (a.id < b.id ? -1 : 1));
       for (const w of candidates) {
         if (short <= 0) break;
-        const n = Math.min(short, Math.floor((free.get(w.id) ?? 0) / vThreads));
-        actions.push({ kind: 'load', worker: w.id, variant: p.name });
-        for (let i = 1; i < n; i++) actions.push({ kind: 'addReplica', worker: w.id, variant: p.name });
-        free.set(w.id, (free.get(w.id) ?? 0) - n * vThreads);
+        const n = Math.min(short, room(w));
+        const held = onWorker.has(w.id);
+        if (!held) actions.push({ kind: 'load', worker: w.id, variant: p.name });
+        for (let i = held ? 0 : 1; i < n; i++) actions.push({ kind: 'addReplica', worker: w.id, variant: p.name });
+        use(w.id, n * perReplica);
         short -= n;
       }
       if (short > 0) unplaced.push(p.name);

@@ -90,6 +90,23 @@ test('placement leaves variants asked for by name alone: no SLO known, no siblin
   assert.deepEqual(placeReplicas(recent(5_000), { ...place, siblingIdleMs: 10_000 }, new Map()).actions, [{ kind: 'unload', worker: 'w1', variant: 'x.b' }]);
 });
 
+test('placement packs by compute: light families share a thread, a busy one keeps whole replicas', () => {
+  // y.a (1.6 ms at batch 1: 625/s) at 50/s plans 50 / (625/s × 0.5) = 0.16 of a thread, beside x.a on w1
+  const w1 = workerSnap('w1', { variants: [variantSnap('x.a', { replicas: 1, minSloMs: 40, stats: { arrivalQps: 110 } }), variantSnap('y.a', { minSloMs: 40, stats: { arrivalQps: 50 } })] });
+  const r = placeReplicas(snap([w1]), place, new Map());
+  // x.a: 110/s at 125/s × 0.5 = 1.76 replicas of 0.88 thread each; w1 has 2 − 0.88 − 0.16 left: a second
+  // replica fits there (reserving a whole thread per replica, y.a's would have left none: unplaced)
+  assert.deepEqual(r.actions, [{ kind: 'addReplica', worker: 'w1', variant: 'x.a' }]);
+  assert.deepEqual(r.unplaced, []);
+  // whole replicas from one up (2 for x.a), a fraction below one (y.a: 0.16 of its 1 thread)
+  assert.ok(Math.abs(r.threadsNeeded - 2.16) < 0.001, String(r.threadsNeeded));
+  // two light families on one 2-thread worker: nothing to add, nothing unplaced
+  const light = workerSnap('w1', { variants: ['x.a', 'y.a'].map((v) => variantSnap(v, { minSloMs: 40, stats: { arrivalQps: 10 } })) });
+  const l = placeReplicas(snap([light]), place, new Map());
+  assert.deepEqual(l.actions, []);
+  assert.deepEqual(l.unplaced, []);
+});
+
 test('when no worker has threads left the family is reported unplaced', () => {
   const full = workerSnap('w1', { variants: [variantSnap('x.a', { replicas: 2, minSloMs: 40, stats: { arrivalQps: 400 } })] });
   const r = placeReplicas(snap([full]), place, new Map());
@@ -168,7 +185,12 @@ test('ours: an unplaced cold start adds a worker and keeps it for the floor hold
   const p = oursPolicy({ maxWorkers: 10 });
   let { state } = p.init(ctx);
   const quiet = (ids: string[]) => ids.map((id) => workerSnap(id, { utilisation: 0.05, variants: [variantSnap('x.a', { minSloMs: 40, stats: { arrivalQps: 1, completedQps: 1, avgBatch: 1 } })] }));
-  const first = p.tick({ ...snap(quiet(['w1', 'w2'])), unplaced: ['x.a'] }, 1000, state);
+  // a failed cold start of a variant every worker already holds is placement's business, not a worker shortage
+  const held = p.tick({ ...snap(quiet(['w1', 'w2'])), unplaced: ['x.a'] }, 1000, state);
+  assert.deepEqual(held.actions.filter((x) => x.kind === 'addWorker'), []);
+  assert.equal(held.state.floor.count, 0);
+  // one that no worker holds (none had the memory) adds a worker and raises the floor
+  const first = p.tick({ ...snap(quiet(['w1', 'w2'])), unplaced: ['y.a'] }, 1000, state);
   assert.deepEqual(first.actions.filter((x) => x.kind === 'addWorker'), [{ kind: 'addWorker', workerClass: 'cpu-2' }]);
   assert.equal(first.state.floor.count, 3);
   state = first.state;
