@@ -8,7 +8,7 @@ import type { ReplicaStatus, WorkerClass, WorkerStatus } from '../core/types.ts'
 import type { AutoscalingConfig } from '../config/config.ts';
 import type { Catalogue } from '../policy/catalogue.ts';
 import { infaasPolicy } from '../policy/policies/infaas.ts';
-import { OURS_MODELS, oursPolicy } from '../policy/policies/ours.ts';
+import { OURS_MODELS, OURS_PLACEMENT, oursPolicy } from '../policy/policies/ours.ts';
 import type { ClusterView } from '../policy/cluster-view.ts';
 import type { ClusterSnapshot, QueryDemand, ScalingAction, ScalingPolicy, VariantSnapshot, WindowStats, WorkerSnapshot } from '../policy/scaling-policy.ts';
 import type { Selection } from '../policy/select-variant.ts';
@@ -71,7 +71,9 @@ export function livePolicy(cfg: AutoscalingConfig, workerClass: string): Scaling
   switch (cfg.policy) {
     case 'ours': {
       const models = cfg.idleUnloadMs !== undefined ? { ...OURS_MODELS, idleUnloadMs: cfg.idleUnloadMs } : OURS_MODELS;
-      return oursPolicy({ workerClass, maxWorkers: cfg.maxWorkers, models }) as unknown as ScalingPolicy<unknown>;
+      // A live worker holds one replica per variant (and runs one batch at a time): more are never applied.
+      const placement = { ...OURS_PLACEMENT, maxReplicasPerWorker: 1 };
+      return oursPolicy({ workerClass, maxWorkers: cfg.maxWorkers, models, placement }) as unknown as ScalingPolicy<unknown>;
     }
     case 'infaas':
       return infaasPolicy(workerClass, cfg.maxWorkers) as unknown as ScalingPolicy<unknown>;

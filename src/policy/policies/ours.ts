@@ -27,8 +27,8 @@ export interface OursOptions {
 
 /**
  * The demand estimate (placement's threads at the held peak) plans from profiles; two live signals say it is
- * too low: a cold start of a variant no worker holds that no worker could take (memory), and a saturated worker
- * (busy nearly all the time with nearly full batches: batching has no headroom left).
+ * too low: a cold start of a variant no worker holds that no worker could take (memory or threads), and a
+ * saturated worker (busy nearly all the time with nearly full batches: batching has no headroom left).
  * Either raises a floor on the worker count to the count then plus one, held for holdMs, so the worker added
  * for it is not removed again as soon as the estimate says it is surplus (add/remove oscillation).
  */
@@ -124,7 +124,7 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
   });
   return {
     name: 'ours',
-    description: 'p95-aware interference flags, cheapest variant per query, replicas for the 2-min peak at 90%, demand-driven workers',
+    description: 'p95-aware interference flags, cheapest variant per query, replicas for the 1-min peak at 85% packed by compute, demand-driven workers',
     tickMs: 1000,
     init(ctx) {
       // Preload, per use case, the variants the router would cold-start for each query class.
@@ -152,13 +152,12 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
       const models = m.states;
       const p = placeReplicas(snapshot, placeCfg, state.demand);
       actions.push(...p.actions);
-      const threads = snapshot.workerClasses.find((c) => c.name === workerClass)?.threads ?? 1;
       let floor = state.floor;
-      // The dispatcher's failed cold starts count only for variants no ready worker holds (none had the memory):
-      // where one does, placement owns the replica count, and "every worker already holds it" is not a shortage
-      // of workers (with compute packing a busy family is on every worker).
+      // The dispatcher's failed cold starts count only for variants no ready worker holds (none had the memory or
+      // the threads): where one does, placement owns the replica count, and "every worker already holds it" is
+      // not a shortage of workers (with compute packing a busy family is on every worker).
       const held = new Set<string>();
-      for (const w of snapshot.workers) if (w.phase === 'ready') for (const v of w.variants) held.add(v.variant);
+      for (const w of snapshot.workers) if (w.phase === 'ready') for (const v of w.variants) if (v.state !== 'unloading') held.add(v.variant);
       const unheld = snapshot.unplaced.filter((v) => !held.has(v));
       if (unheld.length || snapshot.workers.some((w) => w.workerClass === workerClass && saturated(w, snapshot.catalogue, floorCfg))) {
         // From the ready workers only: while an added worker is still starting, the trigger persisting is not a
@@ -166,7 +165,10 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
         const count = snapshot.workers.filter((w) => w.workerClass === workerClass && w.phase === 'ready').length;
         floor = { count: Math.max(count + 1, now < floor.until ? floor.count : 0), until: now + floorCfg.holdMs };
       }
-      const estimate = Math.ceil(p.threadsNeeded / threads);
+      // Compute or memory, whichever needs more workers (a worker added for memory must not look surplus).
+      const cls = snapshot.workerClasses.find((c) => c.name === workerClass);
+      const threads = cls?.threads ?? 1;
+      const estimate = Math.max(Math.ceil(p.threadsNeeded / threads), cls ? Math.ceil(p.memoryNeededMB / cls.memoryMB) : 0);
       const wanted = new Map([[workerClass, now < floor.until ? Math.max(estimate, floor.count) : estimate]]);
       const wa = autoscaleWorkers({ ...snapshot, unplaced: [...unheld, ...p.unplaced] }, workerCfg(state.initial), state.workers, now, wanted);
       actions.push(...wa.actions);

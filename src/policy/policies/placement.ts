@@ -27,6 +27,11 @@ export interface PlacementConfig {
    * pay a cold start.
    */
   siblingIdleMs?: number;
+  /**
+   * Most replicas of one variant on one worker (default: the worker's threads / the variant's threads). The live
+   * workers hold one replica per variant and run one batch at a time: 1 there.
+   */
+  maxReplicasPerWorker?: number;
 }
 
 /** artifact id → its demand (samples/s) in the last `holdTicks` ticks, newest last. */
@@ -35,10 +40,12 @@ export type DemandHistory = ReadonlyMap<string, readonly number[]>;
 export interface PlacementResult {
   actions: ScalingAction[];
   history: DemandHistory;
-  /** Variants that need replicas no worker has threads for. */
+  /** Variants that need replicas no worker has the compute or the memory for. */
   unplaced: string[];
   /** Threads all families need at their held peak (for the worker autoscaler). */
   threadsNeeded: number;
+  /** Memory (MB) the planned replicas and the siblings still held take (for the worker autoscaler). */
+  memoryNeededMB: number;
 }
 
 interface Holder { w: WorkerSnapshot; replicas: number; demand: number; pinnedByTraffic: boolean; lastUsedAt: number }
@@ -76,7 +83,8 @@ function primaryOf(f: Family, catalogue: Catalogue): CatalogueEntry {
  * threads (earliest deadline first), so a replica takes the share of threads it is planned to keep busy — the
  * family's want × threads spread evenly over its max(held, ⌈want⌉) replicas — and a light family (a tenth of a
  * thread) shares a thread with others instead of holding a whole one. Replicas still bound how many batches
- * of a variant run at once, so a family keeps ⌈want⌉ of them, at most threads / variant threads per worker.
+ * of a variant run at once, so a family keeps ⌈want⌉ of them, at most threads / variant threads per worker
+ * (maxReplicasPerWorker).
  * Siblings (other variants of the artifact) take what their own demand keeps busy.
  *
  * When the primary's replicas fall short, add them on the workers (holders or not) with the most compute left;
@@ -126,15 +134,21 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     }
   }
   const free = (w: WorkerSnapshot) => w.threads - (used.get(w.id) ?? 0);
+  // Memory taken by this step's own loads, so that light families do not all pick the same emptiest worker.
+  const taken = new Map<string, number>();
+  const freeMemory = (w: WorkerSnapshot) => w.memoryBudgetMB - w.memoryUsedMB - (taken.get(w.id) ?? 0);
   const actions: ScalingAction[] = [];
   const unplaced: string[] = [];
   let threadsNeeded = 0;
+  let memoryNeededMB = 0;
   for (const artifact of [...families.keys()].sort()) {
     const f = families.get(artifact)!;
     const { p, thr, want, perReplica } = plans.get(artifact)!;
     const vThreads = p.variant.config.threads;
     // A latency-bound family cannot run on a fraction of a replica: from one replica up, count whole ones.
     threadsNeeded += (want >= 1 ? Math.ceil(want - 1e-9) : want) * vThreads;
+    memoryNeededMB += Math.max(1, Math.ceil(want - 1e-9)) * p.memoryMB;
+    for (const [name, m] of f.members) if (name !== p.name) memoryNeededMB += m.holders.reduce((a, x) => a + x.replicas, 0) * m.e.memoryMB;
     // Siblings move onto the primary only when the family's SLO is known (else nothing says the primary is better).
     for (const [name, m] of Number.isFinite(f.minSlo) ? f.members : []) {
       if (name === p.name || m.holders.some((h) => h.pinnedByTraffic || snapshot.now - h.lastUsedAt < (cfg.siblingIdleMs ?? 0))) continue;
@@ -146,10 +160,11 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     let short = Math.max(have === 0 ? 1 : 0, Math.ceil(want - 1e-9) - have);
     if (short > 0) {
       const onWorker = new Map(holders.map((x) => [x.w.id, x.replicas]));
+      const perWorker = (w: WorkerSnapshot) => cfg.maxReplicasPerWorker ?? Math.floor(w.threads / vThreads);
       const room = (w: WorkerSnapshot) => Math.min(
-        Math.floor(w.threads / vThreads) - (onWorker.get(w.id) ?? 0),
+        perWorker(w) - (onWorker.get(w.id) ?? 0),
         perReplica > 0 ? Math.floor((free(w) + 1e-9) / perReplica) : Infinity,
-        Math.floor((w.memoryBudgetMB - w.memoryUsedMB) / Math.max(p.memoryMB, 1e-9)),
+        Math.floor(freeMemory(w) / Math.max(p.memoryMB, 1e-9)),
       );
       const candidates = snapshot.workers
         .filter((w) => w.phase === 'ready' && w.threads >= vThreads && room(w) > 0)
@@ -161,6 +176,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
         if (!held) actions.push({ kind: 'load', worker: w.id, variant: p.name });
         for (let i = held ? 0 : 1; i < n; i++) actions.push({ kind: 'addReplica', worker: w.id, variant: p.name });
         use(w.id, n * perReplica);
+        taken.set(w.id, (taken.get(w.id) ?? 0) + n * p.memoryMB);
         short -= n;
       }
       if (short > 0) unplaced.push(p.name);
@@ -172,5 +188,5 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
       if (idle && have - least.replicas >= Math.max(1, want * cfg.shedMargin)) actions.push({ kind: 'unload', worker: least.w.id, variant: p.name });
     }
   }
-  return { actions, history: nextHistory, unplaced, threadsNeeded };
+  return { actions, history: nextHistory, unplaced, threadsNeeded, memoryNeededMB };
 }

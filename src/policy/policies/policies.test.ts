@@ -98,6 +98,12 @@ test('placement packs by compute: light families share a thread, a busy one keep
   // replica fits there (reserving a whole thread per replica, y.a's would have left none: unplaced)
   assert.deepEqual(r.actions, [{ kind: 'addReplica', worker: 'w1', variant: 'x.a' }]);
   assert.deepEqual(r.unplaced, []);
+  // the live workers hold one replica per variant: capped at 1, the second replica has nowhere to go
+  const live = placeReplicas(snap([w1]), { ...place, maxReplicasPerWorker: 1 }, new Map());
+  assert.deepEqual(live.actions, []);
+  assert.deepEqual(live.unplaced, ['x.a']);
+  // memory counts whole replicas (2 of x.a, 1 of y.a, 10 MB each)
+  assert.equal(r.memoryNeededMB, 30);
   // whole replicas from one up (2 for x.a), a fraction below one (y.a: 0.16 of its 1 thread)
   assert.ok(Math.abs(r.threadsNeeded - 2.16) < 0.001, String(r.threadsNeeded));
   // two light families on one 2-thread worker: nothing to add, nothing unplaced
@@ -189,6 +195,9 @@ test('ours: an unplaced cold start adds a worker and keeps it for the floor hold
   const held = p.tick({ ...snap(quiet(['w1', 'w2'])), unplaced: ['x.a'] }, 1000, state);
   assert.deepEqual(held.actions.filter((x) => x.kind === 'addWorker'), []);
   assert.equal(held.state.floor.count, 0);
+  // ... unless the only holder is unloading it
+  const going = [workerSnap('w1', { variants: [variantSnap('x.a', { state: 'unloading' })] }), workerSnap('w2')];
+  assert.equal(p.tick({ ...snap(going), unplaced: ['x.a'] }, 1000, state).state.floor.count, 3);
   // one that no worker holds (none had the memory) adds a worker and raises the floor
   const first = p.tick({ ...snap(quiet(['w1', 'w2'])), unplaced: ['y.a'] }, 1000, state);
   assert.deepEqual(first.actions.filter((x) => x.kind === 'addWorker'), [{ kind: 'addWorker', workerClass: 'cpu-2' }]);
@@ -207,4 +216,19 @@ test('ours: an unplaced cold start adds a worker and keeps it for the floor hold
     state = r.state;
   }
   assert.ok(removed >= 1, 'after the hold the surplus worker goes');
+});
+
+test('ours: workers above the estimate go even while busy (deadline-aware batching keeps any fleet busy)', () => {
+  const p = oursPolicy({ maxWorkers: 10 });
+  let { state } = p.init(ctx);
+  // x.a at 20/s needs one replica: the estimate is the 2 initial workers; four busy ones (88%: above the old
+  // "mean ≤ 85%" removal gate, below the saturation floor's 90%) are two too many
+  const busy = ['w1', 'w2', 'w3', 'w4'].map((id) => workerSnap(id, { utilisation: 0.88, variants: [variantSnap('x.a', { minSloMs: 40, stats: { arrivalQps: 5, completedQps: 5, avgBatch: 1 } })] }));
+  let removed = 0;
+  for (let t = 1000; t <= 10_000; t += 1000) {
+    const r = p.tick(snap(busy), t, state);
+    removed += r.actions.filter((x) => x.kind === 'removeWorker').length;
+    state = r.state;
+  }
+  assert.ok(removed >= 1, 'a busy surplus worker is removed');
 });
