@@ -57,7 +57,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const repoRoot = resolve(dataDir, 'models');
   const repo = new LocalRepository(repoRoot);
   let index = await ModelIndex.load(store);
-  const view = new LiveClusterView();
+  const workerClass = config.workerClasses.find((c) => c.name === config.initialWorkers.workerClass)!;
+  // Every worker (at boot and added by the autoscaler) is of this class: no variant needing more threads is cold-started.
+  const view = new LiveClusterView({ maxThreads: workerClass.threads });
 
   // Local workers listen on Unix sockets: measurably faster than loopback TCP (bench/transport.ts).
   const socketDir = mkdtempSync(join(tmpdir(), 'infaas-'));
@@ -71,7 +73,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       recorder.record(s);
     },
   });
-  const workerClass = config.workerClasses.find((c) => c.name === config.initialWorkers.workerClass)!;
   await pool.start({ workerClass, count: config.initialWorkers.count });
   const profiler: ProfilerRunner = {
     profile: (job, onProgress) =>

@@ -15,6 +15,16 @@ interface Slot {
 export class LiveClusterView implements ClusterView {
   /** variant -> workerId -> slot */
   readonly #slots = new Map<string, Map<string, Slot>>();
+  readonly #maxThreads: number;
+
+  /** `maxThreads`: threads of the worker class the server starts (and autoscales); default no limit. */
+  constructor(opts: { maxThreads?: number } = {}) {
+    this.#maxThreads = opts.maxThreads ?? Infinity;
+  }
+
+  maxThreads(): number {
+    return this.#maxThreads;
+  }
 
   replicas(variant: string): readonly ReplicaView[] | undefined {
     const m = this.#slots.get(variant);

@@ -34,6 +34,12 @@ export interface ClusterView {
   loadedVariants(): Iterable<string>;
   /** How many variants loadedVariants() yields; selection scans whichever of that set and the request's group is smaller. */
   loadedCount(): number;
+  /**
+   * The most threads a worker has or can be started with (optional; no limit when absent). Selection never
+   * cold-starts a variant that needs more: a worker would run it on fewer threads than its profile was measured
+   * with, so the profile's latency would be a promise the worker cannot keep.
+   */
+  maxThreads?(): number;
 }
 
 /** True for replica states that may take new requests. */

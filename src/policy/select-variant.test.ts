@@ -191,3 +191,20 @@ test('INFaaS-like: classification-imagenet-224 with 75% in 100 ms picks resnet50
   assert.throws(() => selectVariant({ ...q, minAccuracy: 80, latencyMs: 10 }, imagenet, EMPTY_CLUSTER, NOW),
     /fastest meeting 80%: nasnet.gpu \(p95 30 ms, 82.5%\); most accurate within 10 ms: resnet50.gpu \(76.1%, p95 5 ms\)/);
 });
+
+test('a variant needing more threads than any worker has is never cold-started', () => {
+  // t2 is cheaper and fits; with only 1-thread workers it would run on half its threads, slower than its profile
+  const threads = new Catalogue([
+    makeVariant({ name: 'k.t2', arch: 'k', accuracy: 90, p95: 1, costPer1k: 0.001, loadMs: 5, threads: 2 }),
+    makeVariant({ name: 'k.t1', arch: 'k', accuracy: 90, p95: 2, costPer1k: 0.002, loadMs: 5, threads: 1 }),
+  ]);
+  assert.equal(selectVariant(uc(85, 10), threads, EMPTY_CLUSTER, NOW).variant.name, 'k.t2');
+  const oneThread = { ...EMPTY_CLUSTER, maxThreads: () => 1 };
+  assert.equal(selectVariant(uc(85, 10), threads, oneThread, NOW).variant.name, 'k.t1');
+  // nothing fits in one thread: the request is refused rather than run on a worker too small for it
+  const onlyT2 = new Catalogue([makeVariant({ name: 'k.t2', arch: 'k', accuracy: 90, p95: 1, costPer1k: 0.001, loadMs: 5, threads: 2 })]);
+  assert.equal(code(() => selectVariant(uc(85, 10), onlyT2, oneThread, NOW)), 'SLO_UNSATISFIABLE');
+  assert.throws(() => selectVariant(uc(85, 10), onlyT2, oneThread, NOW), /runs on this server's workers: they have 1 thread/);
+  // alternatives name only variants the workers can run
+  assert.throws(() => selectVariant(uc(85, 1), threads, oneThread, NOW), (e: unknown) => e instanceof InfaasError && !JSON.stringify(e.details).includes('k.t2'));
+});

@@ -128,10 +128,11 @@ export function selectVariant(req: SelectionRequest, catalogue: Catalogue, clust
   let steady: CatalogueEntry | undefined;
   let steadyPred = Infinity;
   const { entries, cost, accuracy, maxBatch, loadMs, minP95 } = group;
+  const maxThreads = cluster.maxThreads?.() ?? Infinity;
   for (let i = 0, n = entries.length; i < n; i++) {
     const c = cost[i];
     if (c > cap || (best && c > best.costPer1k)) break;
-    if (maxBatch[i] < batch || accuracy[i] < minAcc || minP95[i] > slo) continue;
+    if (maxBatch[i] < batch || accuracy[i] < minAcc || minP95[i] > slo || entries[i].variant.config.threads > maxThreads) continue;
     if (steady && c > steady.costPer1k) {
       // The cheapest steady-state fit is known: only a full fit (load included) could still win.
       if (slo < group.minColdMs) break;
@@ -169,7 +170,12 @@ export function selectVariant(req: SelectionRequest, catalogue: Catalogue, clust
       },
     };
   }
-  throw unsatisfiable({ what, goal: goal(), group: group.entries, batch, minAcc, slo, cap, capGiven: req.maxCostPer1k !== undefined });
+  // Alternatives only among variants this cluster's workers can run.
+  const runnable = maxThreads === Infinity ? group.entries : group.entries.filter((e) => e.variant.config.threads <= maxThreads);
+  if (runnable.length === 0) {
+    throw new InfaasError('SLO_UNSATISFIABLE', `no variant of ${what} runs on this server's workers: they have ${maxThreads} thread(s), its variants need more`, { alternatives: {} });
+  }
+  throw unsatisfiable({ what, goal: goal(), group: runnable, batch, minAcc, slo, cap, capGiven: req.maxCostPer1k !== undefined });
 }
 
 function selectExact(name: string, batch: number, cap: number, catalogue: Catalogue, cluster: ClusterView, now: number): Selection {
