@@ -181,6 +181,10 @@ describe('AutoscalerLoop action application (fake pool)', () => {
     assert.deepEqual(w.variants.map((v) => [v.variant, v.replicas, v.loading, v.state]), [[V.name, 1, 0, 'active'], ['b', 0, 1, 'loading']]);
     assert.deepEqual(w.variants[0].stats, stats);
     assert.equal(w.variants[0].lastUsedAt, 7);
+    assert.equal(w.variants[0].pinned, undefined);
+    // a variant loaded explicitly is marked pinned
+    const pinned = toClusterSnapshot([s], [], INDEX.catalogue, [CLS], 42, { unplaced: [], slo: new Map(), pinned: new Set(['b']) });
+    assert.deepEqual(pinned.workers[0].variants.map((v) => v.pinned === true), [false, true]);
   });
 });
 
@@ -239,7 +243,7 @@ async function until(cond: () => boolean | Promise<boolean>, ms: number): Promis
 }
 
 describe('AutoscalerLoop live (real server, worker processes and the ours policy)', () => {
-  it('unloads a loaded variant that stays idle (scale to zero)', { timeout: 120_000 }, async () => {
+  it('unloads a variant that stays idle (scale to zero), but keeps one loaded explicitly until it is unloaded', { timeout: 120_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'infaas-autoscale-'));
     const server = await startServer({
       dataDir, demo: false, autoscale: 'ours',
@@ -247,19 +251,28 @@ describe('AutoscalerLoop live (real server, worker processes and the ours policy
     });
     try {
       assert.ok(server.autoscaler, 'the loop runs with --autoscale ours');
-      const variant: string = (await registerZooArch(server.url, 'fmnist-linear'))[0];
-
-      const loaded: any = await (await fetch(`${server.url}/v1/variants/${variant}/load`, { method: 'POST' })).json();
-      assert.equal(loaded.variant, variant, JSON.stringify(loaded));
-      const held = async () => {
+      const [explicit, queried] = await registerZooArch(server.url, 'fmnist-linear');
+      const held = async (variant: string) => {
         const ws: any = await (await fetch(`${server.url}/v1/workers`)).json();
-        return ws.workers.some((w: WorkerStatus) => w.replicas.some((r) => r.variant === variant && r.state !== 'inactive'));
+        return ws.workers.some((w: WorkerStatus) => w.replicas.some((r) => r.variant === variant && r.state !== 'inactive' && r.state !== 'unloading'));
       };
+      // one variant loaded ahead of traffic by an operator, one cold-started by a query
+      const loaded: any = await (await fetch(`${server.url}/v1/variants/${explicit}/load`, { method: 'POST' })).json();
+      assert.equal(loaded.variant, explicit, JSON.stringify(loaded));
       assert.equal(loaded.alreadyLoaded, false, 'the variant was loaded by the request above');
-      // Wait for the loop to unload it (the status snapshot may lag the load, so poll the loop's own record).
-      const unloaded = `unload ${loaded.worker} ${variant}`;
-      assert.ok(await until(() => server.autoscaler!.stats().recent.includes(unloaded), 60_000), JSON.stringify(server.autoscaler!.stats()));
-      assert.ok(await until(async () => !(await held()), 30_000), 'the idle variant is no longer held by any worker');
+      const sample = Array.from({ length: 784 }, () => 0.5);
+      const r = await fetch(`${server.url}/v1/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ variant: queried, inputs: [sample] }) });
+      assert.equal(r.status, 200, await r.text());
+      // both go idle: the queried one is unloaded (scale to zero) ...
+      assert.ok(await until(() => server.autoscaler!.stats().recent.some((l) => l.startsWith('unload') && l.endsWith(` ${queried}`)), 60_000), JSON.stringify(server.autoscaler!.stats()));
+      assert.ok(await until(async () => !(await held(queried)), 30_000), 'the idle variant is no longer held by any worker');
+      // ... the pinned one, idle just as long, stays
+      assert.ok(await held(explicit), 'the explicitly loaded variant is still loaded');
+      assert.ok(!server.autoscaler!.stats().recent.some((l) => l.endsWith(` ${explicit}`)), JSON.stringify(server.autoscaler!.stats()));
+      // unloading it by name unpins it
+      const un: any = await (await fetch(`${server.url}/v1/variants/${explicit}/unload`, { method: 'POST' })).json();
+      assert.ok(un.workers.length >= 1, JSON.stringify(un));
+      assert.ok(await until(async () => !(await held(explicit)), 30_000));
       assert.equal(server.autoscaler!.stats().errors, 0);
     } finally {
       await server.close();

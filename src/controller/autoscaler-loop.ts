@@ -90,7 +90,8 @@ export function livePolicy(cfg: AutoscalingConfig, workerClass: string): Scaling
  * used whatever its class's thread count (weighting by threads made a busy cpu-2 worker of 1-thread variants
  * look half idle).
  *  * From the dispatcher's window: `unplaced` (a new replica wanted while every worker held the variant or lacked
- * memory for it) and each variant's tightest SLO and highest minimum accuracy (minSloMs, maxMinAccuracy).
+ * memory for it), each variant's tightest SLO and highest minimum accuracy (minSloMs, maxMinAccuracy), and the
+ * variants loaded explicitly (pinned).
  */
 export function toClusterSnapshot(
   statuses: readonly WorkerStatus[], starting: readonly WorkerSnapshot[], catalogue: Catalogue, classes: readonly WorkerClass[], now: number,
@@ -105,7 +106,8 @@ export function toClusterSnapshot(
       const st = r.stats;
       if (st && st.avgBatch > 0) busy += (st.completedQps / st.avgBatch) * (st.avgMs / 1000);
       const d = window.slo.get(r.variant);
-      variants.push(d ? { ...variantSnapshot(r), minSloMs: d.minSloMs, maxMinAccuracy: d.maxMinAccuracy } : variantSnapshot(r));
+      const v = d ? { ...variantSnapshot(r), minSloMs: d.minSloMs, maxMinAccuracy: d.maxMinAccuracy } : variantSnapshot(r);
+      variants.push(window.pinned?.has(r.variant) ? { ...v, pinned: true } : v);
     }
     return {
       id: s.id, workerClass: s.workerClass, phase: 'ready', startedAt: s.startedAt, threads,

@@ -107,6 +107,16 @@ test('a new replica no worker can take (no free memory, or all hold it) is repor
   assert.deepEqual(dispatcher.takeWindow().unplaced, []);
 });
 
+test('an explicit load pins the variant until it is unloaded by name', async () => {
+  const { dispatcher } = await setup();
+  assert.deepEqual([...(dispatcher.takeWindow().pinned ?? [])], []);
+  await dispatcher.load(variant);
+  assert.deepEqual([...(dispatcher.takeWindow().pinned ?? [])], [variant.name]);
+  assert.deepEqual([...(dispatcher.takeWindow().pinned ?? [])], [variant.name], 'taking the window keeps pins');
+  await dispatcher.unloadEverywhere(variant);
+  assert.deepEqual([...(dispatcher.takeWindow().pinned ?? [])], []);
+});
+
 test('the window records each variant\'s tightest SLO and highest accuracy from arch and use-case queries', async () => {
   const { dispatcher } = await setup();
   await dispatcher.infer({ level: 'arch', arch: 'm', latencyMs: 50 }, input);

@@ -56,6 +56,8 @@ export interface VariantDemand {
 export interface DispatchWindow {
   unplaced: string[];
   slo: ReadonlyMap<string, VariantDemand>;
+  /** Variants loaded explicitly (POST /v1/variants/:name/load) and not unloaded explicitly since. */
+  pinned?: ReadonlySet<string>;
 }
 
 /** A use-case-level router (the autoscaling policy's `route`, so live and simulated queries pick variants alike). */
@@ -80,6 +82,8 @@ export class Dispatcher {
   #unplaced = new Set<string>();
   /** Per variant, the tightest SLO and highest minimum accuracy of the SLO queries routed to it since then. */
   #slo = new Map<string, VariantDemand>();
+  /** Variants loaded ahead of traffic by an operator: the autoscaler keeps them until they are unloaded by name. */
+  readonly #pinned = new Set<string>();
 
   constructor(opts: DispatcherOptions) {
     this.#index = opts.index;
@@ -94,10 +98,11 @@ export class Dispatcher {
    * - unplaced: variants for which selection chose a cold start while every worker already held them or lacked
    *   the free memory for a new replica (the request then queued on a holder, or a worker evicted to make room);
    * - slo: per variant, the tightest latency SLO and the highest minimum accuracy of the architecture and
-   *   use-case queries routed to it (exact-variant queries carry neither).
+   *   use-case queries routed to it (exact-variant queries carry neither);
+   * - pinned: the variants loaded explicitly and not unloaded explicitly since (not cleared).
    */
   takeWindow(): DispatchWindow {
-    const w = { unplaced: [...this.#unplaced], slo: this.#slo };
+    const w = { unplaced: [...this.#unplaced], slo: this.#slo, pinned: new Set(this.#pinned) };
     this.#unplaced = new Set();
     this.#slo = new Map();
     return w;
@@ -174,11 +179,13 @@ export class Dispatcher {
   async load(variant: Variant): Promise<{ variant: string; worker: string; loadMs: number; alreadyLoaded: boolean }> {
     const client = this.#pickWorker(variant, undefined, this.#now(), false);
     const r = await client.load(specOf(variant, this.#index().architecture(variant.arch)));
+    this.#pinned.add(variant.name);
     return { variant: variant.name, worker: client.id, ...r };
   }
 
-  /** Unloads a variant from every worker; returns the ids of the workers that held it. */
+  /** Unloads a variant from every worker (and unpins it); returns the ids of the workers that held it. */
   async unloadEverywhere(variant: Variant): Promise<string[]> {
+    this.#pinned.delete(variant.name);
     const held = await Promise.all(this.#workers.clients().map(async (c) => ((await c.unload(variant.name)) ? c.id : undefined)));
     return held.filter((id): id is string => id !== undefined);
   }

@@ -55,6 +55,9 @@ test('idle variants are unloaded after idleUnloadMs (scale to zero); never with 
   assert.deepEqual(autoscaleModels(w, cat, zero, S0, 31_000).actions, [{ kind: 'unload', worker: 'w1', variant: 'a.slow' }]);
   assert.deepEqual(autoscaleModels(w, cat, cfg, S0, 1e9).actions, []);
   assert.deepEqual(autoscaleModels(w, cat, { ...zero, pinned: new Set(['a.slow']) }, S0, 1e9).actions, []);
+  // pinned by the snapshot: loaded explicitly by an operator
+  const explicit = workerSnap('w1', { variants: [variantSnap('a.slow', { lastUsedAt: 1000, pinned: true })] });
+  assert.deepEqual(autoscaleModels(explicit, cat, zero, S0, 1e9).actions, []);
   const queued = workerSnap('w1', { variants: [variantSnap('a.slow', { lastUsedAt: 1000, stats: { queueLength: 3 } })] });
   assert.deepEqual(autoscaleModels(queued, cat, zero, S0, 1e9).actions, [], 'not while it still has work');
 });

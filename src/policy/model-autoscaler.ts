@@ -122,7 +122,7 @@ export function autoscaleModels(
   for (const v of worker.variants) {
     const e = catalogue.entry(v.variant);
     if (!e || v.state === 'unloading' || v.replicas === 0 || switching.has(v.variant)) continue;
-    const pinned = cfg.pinned?.has(v.variant) ?? false;
+    const pinned = v.pinned === true || (cfg.pinned?.has(v.variant) ?? false);
     const t = cfg.targetUtilisation;
     const thr = replicaThroughput(e, capacityBatchOf(e, v, cfg));
     const demand = v.stats.arrivalQps;

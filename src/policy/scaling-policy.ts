@@ -28,6 +28,8 @@ export interface VariantSnapshot {
   /** Tightest latency SLO (ms) and highest minimum accuracy among samples routed to it in the window. */
   minSloMs?: number;
   maxMinAccuracy?: number;
+  /** Loaded explicitly by an operator: never unloaded, shed or switched away from until unloaded by name. */
+  pinned?: boolean;
 }
 
 export type WorkerPhase = 'starting' | 'ready' | 'draining';

@@ -67,6 +67,9 @@ test('the victim is a worker whose variants are held elsewhere, even if another 
   const c = workerSnap('w3', { utilisation: 0.2, variants: [variantSnap('shared')] });
   const cfg = { ...infaas, lowChecks: 1 };
   assert.deepEqual(autoscaleWorkers(snap([a, b, c]), cfg, S0, 0).actions, [{ kind: 'removeWorker', worker: 'w2' }]);
+  // a worker holding a variant loaded explicitly (pinned) is never the victim, however idle: w3 goes instead
+  const pinnedHere = workerSnap('w2', { utilisation: 0.0, variants: [variantSnap('shared', { pinned: true })] });
+  assert.deepEqual(autoscaleWorkers(snap([a, pinnedHere, c]), cfg, S0, 0).actions, [{ kind: 'removeWorker', worker: 'w3' }]);
 });
 
 test('an unplaceable variant asks for a worker of the placement class; the period is respected', () => {

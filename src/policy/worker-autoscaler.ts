@@ -139,8 +139,12 @@ export function autoscaleWorkers(
   return { actions, state: { lastRunAt: now, lastAddAt, lowChecks } };
 }
 
-/** The least-utilised worker, preferring one whose variants all have serving replicas elsewhere; ties by id. */
-function pickVictim(candidates: readonly WorkerSnapshot[], all: readonly WorkerSnapshot[]): WorkerSnapshot | undefined {
+/**
+ * The least-utilised worker, preferring one whose variants all have serving replicas elsewhere; ties by id. A
+ * worker holding a variant loaded explicitly (pinned) is never picked: removing it would unload the variant.
+ */
+function pickVictim(pool: readonly WorkerSnapshot[], all: readonly WorkerSnapshot[]): WorkerSnapshot | undefined {
+  const candidates = pool.filter((w) => !w.variants.some((v) => v.pinned === true && v.state !== 'unloading'));
   const holders = new Map<string, number>();
   for (const w of all) {
     if (w.phase !== 'ready') continue;

@@ -48,7 +48,7 @@ export interface PlacementResult {
   memoryNeededMB: number;
 }
 
-interface Holder { w: WorkerSnapshot; replicas: number; demand: number; pinnedByTraffic: boolean; lastUsedAt: number }
+interface Holder { w: WorkerSnapshot; replicas: number; demand: number; pinned: boolean; lastUsedAt: number }
 interface Family { artifact: string; members: Map<string, { e: CatalogueEntry; holders: Holder[] }>; demand: number; minSlo: number }
 /** A family's plan: its primary variant, replicas wanted (fractional) and the threads each replica is planned to use. */
 interface Plan { p: CatalogueEntry; thr: number; want: number; perReplica: number }
@@ -104,8 +104,10 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
       if (!f) families.set(artifact, (f = { artifact, members: new Map(), demand: 0, minSlo: Infinity }));
       let m = f.members.get(e.name);
       if (!m) f.members.set(e.name, (m = { e, holders: [] }));
-      // Traffic without an SLO is exact-variant traffic: it asked for this very variant, which must stay.
-      m.holders.push({ w, replicas: v.replicas + v.loading, demand: v.stats.arrivalQps, pinnedByTraffic: v.stats.arrivalQps > 0 && v.minSloMs === undefined, lastUsedAt: v.lastUsedAt });
+      // Pinned: loaded explicitly, or taking traffic without an SLO (exact-variant traffic, which asked for this
+      // very variant): it must stay.
+      const pinned = v.pinned === true || (v.stats.arrivalQps > 0 && v.minSloMs === undefined);
+      m.holders.push({ w, replicas: v.replicas + v.loading, demand: v.stats.arrivalQps, pinned, lastUsedAt: v.lastUsedAt });
       f.demand += v.stats.arrivalQps;
       if (v.minSloMs !== undefined) f.minSlo = Math.min(f.minSlo, v.minSloMs);
     }
@@ -151,7 +153,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     for (const [name, m] of f.members) if (name !== p.name) memoryNeededMB += m.holders.reduce((a, x) => a + x.replicas, 0) * m.e.memoryMB;
     // Siblings move onto the primary only when the family's SLO is known (else nothing says the primary is better).
     for (const [name, m] of Number.isFinite(f.minSlo) ? f.members : []) {
-      if (name === p.name || m.holders.some((h) => h.pinnedByTraffic || snapshot.now - h.lastUsedAt < (cfg.siblingIdleMs ?? 0))) continue;
+      if (name === p.name || m.holders.some((h) => h.pinned || snapshot.now - h.lastUsedAt < (cfg.siblingIdleMs ?? 0))) continue;
       const least = m.holders.reduce((a, b) => (b.demand < a.demand || (b.demand === a.demand && b.w.id > a.w.id) ? b : a));
       if (f.members.has(p.name) || m.holders.length > 1) actions.push({ kind: 'unload', worker: least.w.id, variant: name });
     }
@@ -184,7 +186,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     }
     if (holders.length > 1) {
       const least = holders.reduce((a, b) => (b.demand < a.demand || (b.demand === a.demand && b.w.id > a.w.id) ? b : a));
-      const idle = least.demand <= (cfg.shedIdleShare ?? Infinity) * thr && !least.pinnedByTraffic;
+      const idle = least.demand <= (cfg.shedIdleShare ?? Infinity) * thr && !least.pinned;
       if (idle && have - least.replicas >= Math.max(1, want * cfg.shedMargin)) actions.push({ kind: 'unload', worker: least.w.id, variant: p.name });
     }
   }

@@ -81,6 +81,9 @@ test('placement leaves variants asked for by name alone: no SLO known, no siblin
   // a family whose SLO is unknown stays on its busiest held member instead of loading the cheapest sibling
   const unknown = workerSnap('w1', { variants: [variantSnap('x.b', { stats: { arrivalQps: 10 } })] });
   assert.deepEqual(placeReplicas(snap([unknown, workerSnap('w2')]), place, new Map()).actions.filter((x) => x.kind === 'load' && x.variant === 'x.a'), []);
+  // a sibling loaded explicitly (pinned) stays beside the cheaper primary
+  const kept = workerSnap('w1', { variants: [variantSnap('x.b', { minSloMs: 40, pinned: true }), variantSnap('x.a', { minSloMs: 40, stats: { arrivalQps: 5 } })] });
+  assert.deepEqual(placeReplicas(snap([kept]), place, new Map()).actions, []);
   // two idle siblings loaded ahead of traffic (no SLO known): neither is unloaded for the other
   const preloaded = workerSnap('w1', { variants: [variantSnap('x.a'), variantSnap('x.b')] });
   assert.deepEqual(placeReplicas(snap([preloaded]), place, new Map()).actions, []);
