@@ -78,16 +78,18 @@ test('an unplaceable variant asks for a worker of the placement class; the perio
   assert.deepEqual(autoscaleWorkers(snap(utils(0.99), ['v']), infaas, { ...S0, lastRunAt: 0 }, 1999).actions, [], 'before the next period');
 });
 
-test('proportional step and demand-based wanted add several at once; excess removal sheds half the surplus', () => {
+test('proportional step and demand-based wanted add several at once; excess removal sheds the surplus or half', () => {
   const cfg: WorkerAutoscalerConfig = { ...infaas, hotRule: 'mean', step: 'proportional', targetUtilisation: 0.5, limits: [{ workerClass: 'cpu-2', min: 1, max: 100 }] };
   // mean 0.9 on 4 workers: 3.6 busy / 0.5 = 8 → add 4
   assert.equal(autoscaleWorkers(snap(utils(0.9, 0.9, 0.9, 0.9)), cfg, S0, 0).actions.length, 4);
   // cool, but demand says 10
   const wanted = new Map([['cpu-2', 10]]);
   assert.equal(autoscaleWorkers(snap(utils(0.4, 0.4)), cfg, S0, 0, wanted).actions.length, 8);
-  // 10 idle workers, 2 wanted: remove (10 − 2)/2 = 4 once the low checks have passed
-  const excess = { ...cfg, removeStep: 'excess' as const, lowChecks: 1 };
-  const r = autoscaleWorkers(snap(utils(...Array(10).fill(0.01))), excess, S0, 0, new Map([['cpu-2', 2]]));
+  // 10 idle workers, 2 wanted: remove (10 − 2)/2 = 4 once the low checks have passed, or all 8
+  const half = { ...cfg, removeStep: 'half-excess' as const, lowChecks: 1 };
+  const r = autoscaleWorkers(snap(utils(...Array(10).fill(0.01))), half, S0, 0, new Map([['cpu-2', 2]]));
   assert.equal(r.actions.filter((a) => a.kind === 'removeWorker').length, 4);
   assert.equal(new Set(r.actions.map((a) => (a.kind === 'removeWorker' ? a.worker : ''))).size, 4, 'distinct victims');
+  const all = autoscaleWorkers(snap(utils(...Array(10).fill(0.01))), { ...half, removeStep: 'excess' as const }, S0, 0, new Map([['cpu-2', 2]]));
+  assert.equal(new Set(all.actions.map((a) => (a.kind === 'removeWorker' ? a.worker : ''))).size, 8);
 });

@@ -29,8 +29,11 @@ export interface WorkerAutoscalerConfig {
   lowMeanUtilisation: number;
   /** Remove after this many consecutive low checks (INFaaS: 15). */
   lowChecks: number;
-  /** How many to remove then: `one` (INFaaS), or `excess` = half the workers above `wanted` (at least one). */
-  removeStep?: 'one' | 'excess';
+  /**
+   * How many to remove then: `one` (INFaaS), `half-excess` = half the workers above `wanted`, or `excess` = all
+   * of them (at least one either way).
+   */
+  removeStep?: 'one' | 'half-excess' | 'excess';
   /** Worker classes this autoscaler manages; other classes are left alone. */
   limits: readonly WorkerClassLimits[];
   /** Class to add when the dispatcher could not place a variant. */
@@ -125,7 +128,8 @@ export function autoscaleWorkers(
       continue;
     }
     let n = 1;
-    if (cfg.removeStep === 'excess' && want !== undefined) n = Math.max(1, Math.floor((count - want) / 2));
+    if (cfg.removeStep === 'excess' && want !== undefined) n = Math.max(1, count - want);
+    if (cfg.removeStep === 'half-excess' && want !== undefined) n = Math.max(1, Math.floor((count - want) / 2));
     n = Math.min(n, count - lim.min);
     let pool = ready;
     for (let i = 0; i < n; i++) {

@@ -117,6 +117,8 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
   // hotUtilisation 1 never fires (utilisation ≤ 1); a worker above the demand estimate and the floor goes after
   // 5 checks whatever the utilisation (lowMeanUtilisation 1), for the same reason: a fleet too large for its
   // load still looks busy, so "mean ≤ 85%" kept every worker a floor had added (steady-high: 8.8 → 7.0 workers).
+  // All workers above the estimate go at once (removing half per 5 checks kept a spike's workers for another
+  // 10–15 s: diurnal 0.63% at 1.001x `infaas`' cost → 0.52% at 0.99x).
   const workerCfg = (initial: number): WorkerAutoscalerConfig => ({
     periodMs: 1000, hotRule: 'mean', hotUtilisation: 1, step: 'proportional', targetUtilisation: 0.85, backoffMs: 5000,
     lowMinUtilisation: 0.02, lowMeanUtilisation: 1, lowChecks: 5, removeStep: 'excess',
