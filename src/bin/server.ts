@@ -63,9 +63,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   // Local workers listen on Unix sockets: measurably faster than loopback TCP (bench/transport.ts).
   const socketDir = mkdtempSync(join(tmpdir(), 'infaas-'));
-  // Workers flag overloaded/interfered replicas with the live policy's thresholds (the simulator's, for `ours`).
-  const health = config.autoscaling.policy === 'ours' ? 'ours' : 'infaas';
-  const provisioner = new LocalProvisioner({ repositoryRoot: repoRoot, socketDir, health });
+  const provisioner = new LocalProvisioner({ repositoryRoot: repoRoot, socketDir });
   const recorder = new WorkerStateRecorder(store);
   const pool = new WorkerPool({
     provisioner,

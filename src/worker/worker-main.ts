@@ -9,8 +9,6 @@
 import { OrtNativeBackend } from '../backend/ort-native/ort-backend.ts';
 import { LocalRepository } from '../repository/local/local-repository.ts';
 import { serveWorker, type WorkerServer } from '../transport/worker-server.ts';
-import { OURS_HEALTH } from '../policy/policies/ours.ts';
-import { INFAAS_CPU_HEALTH } from '../policy/variant-health.ts';
 import { ReplicaManager } from './replica-manager.ts';
 import { parseWorkerOptions } from './worker-options.ts';
 
@@ -29,7 +27,6 @@ async function main(): Promise<void> {
     backend,
     resolvePath: (key) => repository.localPath(key),
     ...(opts.maxBatchWaitMs !== undefined ? { maxBatchWaitMs: opts.maxBatchWaitMs } : {}),
-    health: opts.health === 'ours' ? OURS_HEALTH : INFAAS_CPU_HEALTH,
   });
   const server: WorkerServer = await serveWorker(manager, opts.listen);
   manager.address = server.address;

@@ -17,12 +17,6 @@ test('argv wins over the environment; defaults fill the rest', () => {
   assert.equal(b.maxBatchWaitMs, 3.5);
   assert.deepEqual(parseWorkerOptions(workerArgv(b)), b);
   assert.throws(() => parseWorkerOptions(['--id=w1', '--memory-mb=64', '--repository=/r', '--batch-wait-ms=-1']), (e) => codeOf(e) === 'INVALID_ARGUMENT');
-  // the health thresholds: a named preset, round-tripped; anything else is refused
-  const h = parseWorkerOptions(['--id=w1', '--memory-mb=64', '--repository=/r', '--health=ours']);
-  assert.equal(h.health, 'ours');
-  assert.deepEqual(parseWorkerOptions(workerArgv(h)), h);
-  assert.equal(parseWorkerOptions(['--id=w1', '--memory-mb=64', '--repository=/r']).health, undefined);
-  assert.throws(() => parseWorkerOptions(['--id=w1', '--memory-mb=64', '--repository=/r', '--health=strict']), /--health must be one of infaas, ours/);
 });
 
 test('missing or bad options are INVALID_ARGUMENT', () => {

@@ -15,16 +15,7 @@ export interface WorkerOptions {
   listen: { host: string; port: number } | { path: string };
   /** Longest a request with a deadline is held back for others to join its batch, ms (absent: the batcher's default). */
   maxBatchWaitMs?: number;
-  /**
-   * Thresholds the worker's monitor flags overloaded/interfered replicas with: those of the autoscaling policy
-   * the controller runs, so live flags match the simulator's (`infaas` when absent: INFaaS's CPU defaults).
-   */
-  health?: HealthPreset;
 }
-
-/** Named health threshold sets a worker can be started with. */
-export const HEALTH_PRESETS = ['infaas', 'ours'] as const;
-export type HealthPreset = (typeof HEALTH_PRESETS)[number];
 
 const FLAGS = {
   id: 'INFAAS_WORKER_ID',
@@ -36,7 +27,6 @@ const FLAGS = {
   port: 'INFAAS_WORKER_PORT',
   socket: 'INFAAS_WORKER_SOCKET',
   'batch-wait-ms': 'INFAAS_WORKER_BATCH_WAIT_MS',
-  health: 'INFAAS_WORKER_HEALTH',
 } as const;
 type Flag = keyof typeof FLAGS;
 
@@ -70,10 +60,6 @@ export function parseWorkerOptions(argv: readonly string[], env: NodeJS.ProcessE
   const port = num('port', 0);
   if (!Number.isInteger(port) || port > 65535) throw invalid('worker: --port must be 0..65535');
   const wait = get('batch-wait-ms');
-  const health = get('health');
-  if (health !== undefined && health !== '' && !(HEALTH_PRESETS as readonly string[]).includes(health)) {
-    throw invalid(`worker: --health must be one of ${HEALTH_PRESETS.join(', ')}, got "${health}"`);
-  }
   return {
     id,
     workerClass: get('worker-class') || `cpu-${threads}`,
@@ -82,7 +68,6 @@ export function parseWorkerOptions(argv: readonly string[], env: NodeJS.ProcessE
     repositoryRoot,
     listen: socket ? { path: socket } : { host: get('host') || '127.0.0.1', port },
     ...(wait !== undefined && wait !== '' ? { maxBatchWaitMs: num('batch-wait-ms') } : {}),
-    ...(health ? { health: health as HealthPreset } : {}),
   };
 }
 
@@ -92,6 +77,5 @@ export function workerArgv(o: WorkerOptions): string[] {
   if ('path' in o.listen) args.push(`--socket=${o.listen.path}`);
   else args.push(`--host=${o.listen.host}`, `--port=${o.listen.port}`);
   if (o.maxBatchWaitMs !== undefined) args.push(`--batch-wait-ms=${o.maxBatchWaitMs}`);
-  if (o.health !== undefined) args.push(`--health=${o.health}`);
   return args;
 }

@@ -7,13 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { unavailable } from '../../core/errors.ts';
 import type { WorkerClass } from '../../core/types.ts';
 import type { Provisioner, WorkerExit, WorkerHandle } from '../provisioner.ts';
-import { workerArgv, type HealthPreset } from '../../worker/worker-options.ts';
+import { workerArgv } from '../../worker/worker-options.ts';
 
 export interface LocalProvisionerOptions {
   /** Root directory of the local model repository, passed to every worker. */
   repositoryRoot: string;
-  /** Health thresholds the workers flag replicas with (worker --health; default: INFaaS's). */
-  health?: HealthPreset;
   /** Worker entry script (default: src/worker/worker-main.ts). */
   workerEntry?: string;
   /** Extra environment for the children (merged over this process's). */
@@ -54,7 +52,7 @@ export class LocalProvisioner implements Provisioner {
   start(workerClass: WorkerClass): Promise<WorkerHandle> {
     const id = `w${++this.#seq}`;
     const listen = this.#o.socketDir ? { path: `${this.#o.socketDir}/${id}-${process.pid}.sock` } : { host: '127.0.0.1', port: 0 };
-    const args = workerArgv({ id, workerClass: workerClass.name, threads: workerClass.threads, memoryBudgetMB: workerClass.memoryMB, repositoryRoot: this.#o.repositoryRoot, listen, ...(this.#o.health ? { health: this.#o.health } : {}) });
+    const args = workerArgv({ id, workerClass: workerClass.name, threads: workerClass.threads, memoryBudgetMB: workerClass.memoryMB, repositoryRoot: this.#o.repositoryRoot, listen });
     const proc = fork(this.#o.workerEntry ?? DEFAULT_ENTRY, args, {
       execArgv: ['--import', TSX],
       env: { ...process.env, ...this.#o.env },
