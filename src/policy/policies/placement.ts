@@ -50,8 +50,16 @@ export interface PlacementResult {
 
 interface Holder { w: WorkerSnapshot; replicas: number; demand: number; pinned: boolean; lastUsedAt: number }
 interface Family { artifact: string; members: Map<string, { e: CatalogueEntry; holders: Holder[] }>; demand: number; minSlo: number }
-/** A family's plan: its primary variant, replicas wanted (fractional) and the threads each replica is planned to use. */
-interface Plan { p: CatalogueEntry; thr: number; want: number; perReplica: number }
+/**
+ * A family's plan: its primary variant and the primary's holders, replicas wanted (fractional; `whole` rounded
+ * up), replicas held, and the threads each replica is planned to use.
+ */
+interface Plan { p: CatalogueEntry; holders: Holder[]; thr: number; want: number; whole: number; have: number; perReplica: number }
+
+/** The holder taking the least demand (ties: the later worker id). */
+function leastBusy(holders: readonly Holder[]): Holder {
+  return holders.reduce((a, b) => (b.demand < a.demand || (b.demand === a.demand && b.w.id > a.w.id) ? b : a));
+}
 
 /** Throughput of one replica of `e` at the largest batch whose p95 fits half the SLO (max batch without one). */
 function throughputFor(e: CatalogueEntry, minSlo: number): number {
@@ -123,10 +131,12 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     const p = primaryOf(f, catalogue);
     const thr = throughputFor(p, f.minSlo);
     const want = Math.max(...h) / (thr * cfg.targetUtilisation);
-    const have = (f.members.get(p.name)?.holders ?? []).reduce((a, x) => a + x.replicas, 0);
+    const whole = Math.ceil(want - 1e-9);
+    const holders = f.members.get(p.name)?.holders ?? [];
+    const have = holders.reduce((a, x) => a + x.replicas, 0);
     const vThreads = p.variant.config.threads;
-    const perReplica = (vThreads * want) / Math.max(1, have, Math.ceil(want));
-    plans.set(artifact, { p, thr, want, perReplica: Math.min(vThreads, perReplica) });
+    const perReplica = Math.min(vThreads, (vThreads * want) / Math.max(1, have, whole));
+    plans.set(artifact, { p, holders, thr, want, whole, have, perReplica });
     for (const [name, m] of f.members) {
       const t = m.e.variant.config.threads;
       for (const x of m.holders) {
@@ -145,21 +155,19 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
   let memoryNeededMB = 0;
   for (const artifact of [...families.keys()].sort()) {
     const f = families.get(artifact)!;
-    const { p, thr, want, perReplica } = plans.get(artifact)!;
+    const { p, holders, thr, want, whole, have, perReplica } = plans.get(artifact)!;
     const vThreads = p.variant.config.threads;
     // A latency-bound family cannot run on a fraction of a replica: from one replica up, count whole ones.
-    threadsNeeded += (want >= 1 ? Math.ceil(want - 1e-9) : want) * vThreads;
-    memoryNeededMB += Math.max(1, Math.ceil(want - 1e-9)) * p.memoryMB;
+    threadsNeeded += (want >= 1 ? whole : want) * vThreads;
+    memoryNeededMB += Math.max(1, whole) * p.memoryMB;
     for (const [name, m] of f.members) if (name !== p.name) memoryNeededMB += m.holders.reduce((a, x) => a + x.replicas, 0) * m.e.memoryMB;
     // Siblings move onto the primary only when the family's SLO is known (else nothing says the primary is better).
     for (const [name, m] of Number.isFinite(f.minSlo) ? f.members : []) {
       if (name === p.name || m.holders.some((h) => h.pinned || snapshot.now - h.lastUsedAt < (cfg.siblingIdleMs ?? 0))) continue;
-      const least = m.holders.reduce((a, b) => (b.demand < a.demand || (b.demand === a.demand && b.w.id > a.w.id) ? b : a));
+      const least = leastBusy(m.holders);
       if (f.members.has(p.name) || m.holders.length > 1) actions.push({ kind: 'unload', worker: least.w.id, variant: name });
     }
-    const holders = f.members.get(p.name)?.holders ?? [];
-    const have = holders.reduce((a, x) => a + x.replicas, 0);
-    let short = Math.max(have === 0 ? 1 : 0, Math.ceil(want - 1e-9) - have);
+    let short = Math.max(have === 0 ? 1 : 0, whole - have);
     if (short > 0) {
       const onWorker = new Map(holders.map((x) => [x.w.id, x.replicas]));
       const perWorker = (w: WorkerSnapshot) => cfg.maxReplicasPerWorker ?? Math.floor(w.threads / vThreads);
@@ -185,7 +193,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
       continue;
     }
     if (holders.length > 1) {
-      const least = holders.reduce((a, b) => (b.demand < a.demand || (b.demand === a.demand && b.w.id > a.w.id) ? b : a));
+      const least = leastBusy(holders);
       const idle = least.demand <= (cfg.shedIdleShare ?? Infinity) * thr && !least.pinned;
       if (idle && have - least.replicas >= Math.max(1, want * cfg.shedMargin)) actions.push({ kind: 'unload', worker: least.w.id, variant: p.name });
     }
