@@ -164,7 +164,7 @@ describe('AutoscalerLoop action application (fake pool)', () => {
   });
 
   it('builds the snapshot from statuses: replicas, loading, stats and utilisation', () => {
-    const stats = { arrivalQps: 100, completedQps: 100, queueLength: 2, avgBatch: 4, avgMs: 10, p50Ms: 9, p95Ms: 12, e2eP95Ms: 20, replicas: 1 };
+    const stats = { arrivalQps: 100, completedQps: 100, queueLength: 2, avgBatch: 4, avgMs: 10, p50Ms: 9, p95Ms: 12, e2eP95Ms: 20, replicas: 1, slowdownP50: 1.2, slowdownP95: 1.1 };
     const s: WorkerStatus = {
       id: 'w1', workerClass: 'cpu-2', address: '', startedAt: 5, updatedAt: 0, memoryBudgetMB: 2048, memoryUsedMB: 20,
       replicas: [

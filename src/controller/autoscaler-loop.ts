@@ -121,7 +121,8 @@ function variantSnapshot(r: ReplicaStatus): VariantSnapshot {
   const loading = r.state === 'loading' ? 1 : 0;
   const st = r.stats;
   const stats: WindowStats = st
-    ? { arrivalQps: st.arrivalQps, completedQps: st.completedQps, queueLength: st.queueLength, avgBatch: st.avgBatch, avgMs: st.avgMs, p50Ms: st.p50Ms, p95Ms: st.p95Ms, e2eP95Ms: st.e2eP95Ms, replicas: st.replicas }
+    ? { arrivalQps: st.arrivalQps, completedQps: st.completedQps, queueLength: st.queueLength, avgBatch: st.avgBatch, avgMs: st.avgMs, p50Ms: st.p50Ms, p95Ms: st.p95Ms, e2eP95Ms: st.e2eP95Ms, replicas: st.replicas,
+      slowdownP50: st.slowdownP50, slowdownP95: st.slowdownP95 }
     : { ...ZERO_STATS, queueLength: r.queued };
   const state = r.state === 'inactive' ? 'active' : r.state;
   return { variant: r.variant, replicas: loading ? 0 : Math.max(1, st?.replicas ?? 1), loading, state, stats, lastUsedAt: r.lastUsedAt };

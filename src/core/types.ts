@@ -137,6 +137,14 @@ export interface WindowStats {
   e2eP95Ms: number;
   /** Replicas serving (active, overloaded or interfered) during the window. */
   replicas: number;
+  /**
+   * Over the window's batch runs, each run's time divided by the profile at that run's own batch: the median of
+   * time / profiled p50, and the 95th percentile of time / profiled p95 (about 1 when the worker runs as
+   * profiled, whatever mix of batch sizes ran). Absent or 0 when no profile is known. The latencies above
+   * compared with the profile at the *mean* batch read a mix of small and large batches as slowness.
+   */
+  slowdownP50?: number;
+  slowdownP95?: number;
 }
 
 /**

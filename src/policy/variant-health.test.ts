@@ -60,3 +60,16 @@ test('p95 mode compares tails; demandFactor flags arrivals above capacity', () =
   assert.equal(assessHealth(HEALTHY, stats({ arrivalQps: 150, completedQps: 100 }), prof, tail, 0).state, 'overloaded');
   assert.equal(assessHealth(HEALTHY, stats({ arrivalQps: 150, completedQps: 150, avgBatch: 2 }), prof, tail, 0).state, 'active', 'batching doubles capacity');
 });
+
+test('p95 mode reads each run against the profile at its own batch when the monitor gives it', () => {
+  const tail: HealthConfig = { ...cfg, latency: 'p95', many: { Lh: 2, Qh: 0, Oh: 0.8, Uh: 1.3 }, one: { Lh: 2, Qh: 0, Oh: 0.8, Uh: 1.3 }, minBatches: 10, demandFactor: 0 };
+  // a mix of batch 1 and batch 32 runs: the tail is 3x the profile at the mean batch, but every run is as profiled
+  const mixed = stats({ avgMs: 10, p95Ms: 30, completedQps: 50, slowdownP95: 1.05 });
+  assert.equal(assessHealth(HEALTHY, mixed, prof, tail, 0).state, 'active');
+  // runs 2.5x their own profile: a neighbour
+  const slow = assessHealth(HEALTHY, stats({ avgMs: 10, p95Ms: 12, completedQps: 50, slowdownP95: 2.5 }), prof, tail, 0);
+  assert.equal(slow.state, 'interfered');
+  // clears below Uh of the same ratio
+  assert.equal(assessHealth(slow, stats({ p95Ms: 30, completedQps: 50, slowdownP95: 1.4 }), prof, tail, 10_000).state, 'interfered');
+  assert.equal(assessHealth(slow, stats({ p95Ms: 30, completedQps: 50, slowdownP95: 1.1 }), prof, tail, 10_000).state, 'active');
+});

@@ -62,7 +62,8 @@ export const HEALTHY: HealthMemory = { state: 'active', since: 0 };
  *   `perSecond` = samples one replica completes per second at that batch = avgBatch·1000/inf(p50).
  * - overloaded when queueLength > Oh·replicas·perSecond, or (demandFactor > 0) arrivals > demandFactor ×
  *   replicas × perSecond;
- * - interfered when latency > Lh·inf with enough load (batches/s > Qh·1000/inf and ≥ minBatches batches)
+ * - interfered when latency > Lh·inf (`p95`: the 95th percentile of each run against the profiled p95 at its own
+ *   batch, WindowStats.slowdownP95, when the monitor gives it) with enough load (batches/s > Qh·1000/inf and ≥ minBatches batches)
  *   while not overloaded (its load is normal but it runs slow: a neighbour steals the CPU);
  * - a flag clears to active only when the queue is back under the Oh bound, latency < Uh·inf (an idle
  *   window counts as 0, as in INFaaS) and the flag is at least minHoldMs old. Between Uh and Lh nothing
@@ -75,18 +76,21 @@ export function assessHealth(prev: HealthMemory, stats: WindowStats, profiled: P
   const perSecond = (batch * 1000) / Math.max(profiled.p50, 1e-9);
   const replicas = Math.max(1, stats.replicas);
   const measured = cfg.latency === 'avg' ? stats.avgMs : stats.p95Ms;
+  // How many times the profile: for tails, each run against the profile at its own batch when the monitor says
+  // (a p95 over a mix of batch sizes against the profile at the mean batch reads large batches as slowness).
+  const ratio = cfg.latency === 'p95' && (stats.slowdownP95 ?? 0) > 0 ? stats.slowdownP95! : measured / Math.max(inf, 1e-9);
   const batchesPerS = stats.completedQps / batch;
 
   const queueHigh = stats.queueLength > th.Oh * replicas * perSecond;
   const demandHigh = cfg.demandFactor > 0 && stats.arrivalQps > cfg.demandFactor * replicas * perSecond;
   const trusted = batchesPerS > (th.Qh * 1000) / Math.max(inf, 1e-9) && batchesPerS >= cfg.minBatches;
-  const slow = trusted && measured > th.Lh * inf;
+  const slow = trusted && ratio > th.Lh;
 
   let next: HealthState | undefined;
   if (queueHigh || demandHigh) next = 'overloaded';
   else if (slow) next = 'interfered';
   if (next) return next === prev.state ? prev : { state: next, since: now };
   if (prev.state === 'active') return prev;
-  const settled = measured < th.Uh * inf && now - prev.since >= cfg.minHoldMs;
+  const settled = ratio < th.Uh && now - prev.since >= cfg.minHoldMs;
   return settled ? { state: 'active', since: now } : prev;
 }

@@ -39,6 +39,9 @@ export class Slot {
   wCompleted = 0;
   wBatches = 0;
   wExec: number[] = [];
+  /** Per run of the window: time / profiled p50 and time / profiled p95 at its batch. */
+  wSlow50: number[] = [];
+  wSlow95: number[] = [];
   wE2e: number[] = [];
   wMinSlo = Infinity;
   wMaxAcc = -Infinity;
@@ -93,6 +96,8 @@ export class Slot {
     this.wCompleted = 0;
     this.wBatches = 0;
     this.wExec = [];
+    this.wSlow50 = [];
+    this.wSlow95 = [];
     this.wE2e = [];
     this.wMinSlo = Infinity;
     this.wMaxAcc = -Infinity;

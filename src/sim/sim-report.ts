@@ -28,6 +28,8 @@ export function variantSnapshot(s: Slot, windowMs: number): VariantSnapshot {
       p95Ms: pct(exec, 0.95),
       e2eP95Ms: pct(e2e, 0.95),
       replicas: s.replicas,
+      slowdownP50: pct(Float64Array.from(s.wSlow50).sort(), 0.5),
+      slowdownP95: pct(Float64Array.from(s.wSlow95).sort(), 0.95),
     },
     ...(s.wMinSlo !== Infinity ? { minSloMs: s.wMinSlo, maxMinAccuracy: s.wMaxAcc } : {}),
   };

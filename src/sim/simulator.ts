@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Variant, WorkerClass } from '../core/types.ts';
 import { invalid } from '../core/errors.ts';
-import { Catalogue, p50At } from '../policy/catalogue.ts';
+import { Catalogue, p50At, p95At } from '../policy/catalogue.ts';
 import type { ClusterSnapshot, QueryClass, QueryDemand, ScalingPolicy, VariantSnapshot, WorkerSnapshot } from '../policy/scaling-policy.ts';
 import { EventQueue } from './event-queue.ts';
 import { LatencyHistogram, type RunMetrics, type SeriesPoint } from './metrics.ts';
@@ -285,6 +285,8 @@ class Simulation {
     s.wBatches++;
     s.wCompleted += batch.length;
     s.wExec.push(exec);
+    s.wSlow50.push(exec / p50At(s.entry, batch.length));
+    s.wSlow95.push(exec / p95At(s.entry, batch.length));
     for (const q of batch) {
       const lat = now - q.arrival;
       s.wE2e.push(lat);

@@ -30,6 +30,9 @@ test('one window: rates per second, batch, execution and end-to-end percentiles,
   assert.deepEqual([s.e2eP50Ms, s.e2eP95Ms], [6, 10]);
   assert.equal(s.rejected, 1);
   assert.deepEqual([s.profileP50Ms, s.profileP95Ms], [2, 4]); // at ceil(3.33) = 4
+  // each run against the profile at its own batch (batch 2 interpolates to p50 1.33, p95 2.67): time / p50 is
+  // 1.5, 2.5, 0.75 (median 1.5); time / p95 is 0.75, 1.25, 0.375 (95th percentile 1.25)
+  assert.ok(Math.abs(s.slowdownP50! - 1.5) < 1e-9 && Math.abs(s.slowdownP95! - 1.25) < 1e-9, `${s.slowdownP50} ${s.slowdownP95}`);
   assert.equal(m.last, s);
 });
 

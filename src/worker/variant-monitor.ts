@@ -17,6 +17,8 @@ export class VariantMonitor {
   /** Samples arrived and not yet finished. */
   #pendingSamples = 0;
   readonly #runMs: number[] = [];
+  /** Samples of each run, beside #runMs: the profile at each run's own batch gives its slowdown. */
+  readonly #runBatch: number[] = [];
   readonly #e2eMs: number[] = [];
   #last?: ReplicaStats;
 
@@ -50,6 +52,7 @@ export class VariantMonitor {
   ran(samples: number, ms: number): void {
     this.#runSamples += samples;
     this.#runMs.push(ms);
+    this.#runBatch.push(samples);
   }
 
   /** Figures of the last closed window (undefined before the first closes). */
@@ -71,6 +74,7 @@ export class VariantMonitor {
     const windowMs = Math.max(1, now - this.#windowStart);
     const perS = 1000 / windowMs;
     const runs = this.#runMs.length;
+    const slow = curve?.length ? slowdowns(this.#runMs, this.#runBatch, curve) : { p50: 0, p95: 0 };
     const run = summary(this.#runMs);
     const e2e = summary(this.#e2eMs);
     const avgBatch = runs ? this.#runSamples / runs : 0;
@@ -85,6 +89,8 @@ export class VariantMonitor {
       p95Ms: run.p95,
       e2eP95Ms: e2e.p95,
       replicas: 1,
+      slowdownP50: slow.p50,
+      slowdownP95: slow.p95,
       e2eP50Ms: e2e.p50,
       arrivalRps: this.#arrivals * perS,
       completedRps: this.#completions * perS,
@@ -98,10 +104,22 @@ export class VariantMonitor {
     this.#windowStart = now;
     this.#arrivals = this.#arrivedSamples = this.#completions = this.#completedSamples = this.#rejected = this.#runSamples = 0;
     this.#runMs.length = 0;
+    this.#runBatch.length = 0;
     this.#e2eMs.length = 0;
     this.#last = stats;
     return stats;
   }
+}
+
+/**
+ * Median of run time / profiled p50 and 95th percentile of run time / profiled p95, each at the run's own batch
+ * (WindowStats.slowdownP50 / slowdownP95); zeros when there were no runs. Call before `summary` sorts `ms`.
+ */
+function slowdowns(ms: readonly number[], batch: readonly number[], curve: readonly BatchLatency[]): { p50: number; p95: number } {
+  if (!ms.length) return { p50: 0, p95: 0 };
+  const r50 = ms.map((m, i) => m / Math.max(1e-9, predictLatency(curve, batch[i], 'p50')));
+  const r95 = ms.map((m, i) => m / Math.max(1e-9, predictLatency(curve, batch[i], 'p95')));
+  return { p50: summary(r50).p50, p95: summary(r95).p95 };
 }
 
 /** Mean, median and 95th percentile (nearest rank) of `xs`, sorting it in place; zeros when empty. */

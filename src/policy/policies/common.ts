@@ -25,7 +25,11 @@ export function healthPass(snapshot: ClusterSnapshot, cfg: HealthConfig, book: H
       const e = snapshot.catalogue.entry(v.variant);
       if (!e || v.replicas === 0 || v.state === 'unloading') continue;
       const key = `${w.id} ${v.variant}`;
-      const prev = book.get(key) ?? HEALTHY;
+      // The shell's flag is the truth: a book entry that disagrees with it (dropped while the replica was
+      // unloading and then brought back, or a replica made anew) would leave a flag no pass ever clears.
+      const kept = book.get(key);
+      const flag = v.state === 'overloaded' || v.state === 'interfered' ? v.state : 'active';
+      const prev = kept?.state === flag ? kept : flag === 'active' ? HEALTHY : { state: flag, since: now };
       const b = Math.max(1, v.stats.avgBatch);
       const h = assessHealth(prev, v.stats, { p50: p50At(e, b), p95: p95At(e, b) }, cfg, now);
       if (h.state !== prev.state) actions.push({ kind: 'setHealth', worker: w.id, variant: v.variant, state: h.state });

@@ -6,6 +6,7 @@
 import { p95At, type Catalogue, type CatalogueEntry } from '../catalogue.ts';
 import { replicaThroughput, sloBatch } from '../model-autoscaler.ts';
 import type { ClusterSnapshot, ScalingAction, WorkerSnapshot } from '../scaling-policy.ts';
+import { workerSlowdown } from '../worker-slowdown.ts';
 
 export interface PlacementConfig {
   /** Fraction of replica capacity to plan for. */
@@ -32,6 +33,14 @@ export interface PlacementConfig {
    * workers hold one replica per variant and run one batch at a time: 1 there.
    */
   maxReplicasPerWorker?: number;
+  /**
+   * A worker running at least this many times slower than its profiles (workerSlowdown: a noisy neighbour) counts
+   * at its real speed (default: never): its replicas as 1/slowdown of one, its lost threads as threads needed (so
+   * the worker count covers them), and it takes no new replicas while slowed.
+   */
+  slowdownAt?: number;
+  /** Move a replica off each worker whose planned compute exceeds its threads (default off): see rebalance. */
+  rebalance?: boolean;
 }
 
 /** artifact id → its demand (samples/s) in the last `holdTicks` ticks, newest last. */
@@ -54,7 +63,7 @@ interface Family { artifact: string; members: Map<string, { e: CatalogueEntry; h
  * A family's plan: its primary variant and the primary's holders, replicas wanted (fractional; `whole` rounded
  * up), replicas held, and the threads each replica is planned to use.
  */
-interface Plan { p: CatalogueEntry; holders: Holder[]; thr: number; want: number; whole: number; have: number; perReplica: number }
+interface Plan { p: CatalogueEntry; holders: Holder[]; thr: number; want: number; whole: number; have: number; haveAtSpeed: number; perReplica: number }
 
 /** The holder taking the least demand (ties: the later worker id). */
 function leastBusy(holders: readonly Holder[]): Holder {
@@ -120,6 +129,19 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
       if (v.minSloMs !== undefined) f.minSlo = Math.min(f.minSlo, v.minSloMs);
     }
   }
+  // Slowed workers: their replicas count at their speed, and the threads they lose are needed elsewhere.
+  const slowAt = cfg.slowdownAt ?? Infinity;
+  const slow = new Map<string, number>();
+  let lostThreads = 0;
+  if (Number.isFinite(slowAt)) {
+    for (const w of snapshot.workers) {
+      const f = workerSlowdown(w, catalogue);
+      if (f < slowAt) continue;
+      slow.set(w.id, f);
+      lostThreads += w.threads * (1 - 1 / f);
+    }
+  }
+  const speed = (w: WorkerSnapshot) => 1 / (slow.get(w.id) ?? 1);
   // Plans first, then the compute each worker's replicas are planned to use.
   const nextHistory = new Map<string, number[]>();
   const plans = new Map<string, Plan>();
@@ -134,14 +156,15 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     const whole = Math.ceil(want - 1e-9);
     const holders = f.members.get(p.name)?.holders ?? [];
     const have = holders.reduce((a, x) => a + x.replicas, 0);
+    const haveAtSpeed = holders.reduce((a, x) => a + x.replicas * speed(x.w), 0);
     const vThreads = p.variant.config.threads;
     const perReplica = Math.min(vThreads, (vThreads * want) / Math.max(1, have, whole));
-    plans.set(artifact, { p, holders, thr, want, whole, have, perReplica });
+    plans.set(artifact, { p, holders, thr, want, whole, have, haveAtSpeed, perReplica });
     for (const [name, m] of f.members) {
       const t = m.e.variant.config.threads;
       for (const x of m.holders) {
         const busy = name === p.name ? x.replicas * perReplica : Math.min(x.replicas * t, (t * x.demand) / (throughputFor(m.e, f.minSlo) * cfg.targetUtilisation));
-        use(x.w.id, busy);
+        use(x.w.id, busy / speed(x.w));
       }
     }
   }
@@ -155,7 +178,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
   let memoryNeededMB = 0;
   for (const artifact of [...families.keys()].sort()) {
     const f = families.get(artifact)!;
-    const { p, holders, thr, want, whole, have, perReplica } = plans.get(artifact)!;
+    const { p, holders, thr, want, whole, have, haveAtSpeed, perReplica } = plans.get(artifact)!;
     const vThreads = p.variant.config.threads;
     // A latency-bound family cannot run on a fraction of a replica: from one replica up, count whole ones.
     threadsNeeded += (want >= 1 ? whole : want) * vThreads;
@@ -167,7 +190,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
       const least = leastBusy(m.holders);
       if (f.members.has(p.name) || m.holders.length > 1) actions.push({ kind: 'unload', worker: least.w.id, variant: name });
     }
-    let short = Math.max(have === 0 ? 1 : 0, whole - have);
+    let short = Math.max(have === 0 ? 1 : 0, Math.ceil(whole - haveAtSpeed - 1e-9));
     if (short > 0) {
       const onWorker = new Map(holders.map((x) => [x.w.id, x.replicas]));
       const perWorker = (w: WorkerSnapshot) => cfg.maxReplicasPerWorker ?? Math.floor(w.threads / vThreads);
@@ -177,7 +200,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
         Math.floor(freeMemory(w) / Math.max(p.memoryMB, 1e-9)),
       );
       const candidates = snapshot.workers
-        .filter((w) => w.phase === 'ready' && w.threads >= vThreads && room(w) > 0)
+        .filter((w) => w.phase === 'ready' && !slow.has(w.id) && w.threads >= vThreads && room(w) > 0)
         .sort((a, b) => free(b) - free(a) || a.utilisation - b.utilisation || (a.id < b.id ? -1 : 1));
       for (const w of candidates) {
         if (short <= 0) break;
@@ -195,8 +218,52 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     if (holders.length > 1) {
       const least = leastBusy(holders);
       const idle = least.demand <= (cfg.shedIdleShare ?? Infinity) * thr && !least.pinned;
-      if (idle && have - least.replicas >= Math.max(1, want * cfg.shedMargin)) actions.push({ kind: 'unload', worker: least.w.id, variant: p.name });
+      if (idle && haveAtSpeed - least.replicas * speed(least.w) >= Math.max(1, want * cfg.shedMargin)) actions.push({ kind: 'unload', worker: least.w.id, variant: p.name });
     }
   }
-  return { actions, history: nextHistory, unplaced, threadsNeeded, memoryNeededMB };
+  if (cfg.rebalance) actions.push(...rebalance(snapshot, cfg, plans, used, speed, slow, freeMemory));
+  return { actions, history: nextHistory, unplaced, threadsNeeded: threadsNeeded + lostThreads, memoryNeededMB };
+}
+
+/**
+ * Overcommitted workers: planned compute (slowed workers' at their speed) above their threads, from replicas the router
+ * cold-started there or shares that grew with demand since they were placed. Their batches queue behind one
+ * another whatever the router does. One primary replica per such worker and step moves to the worker with the
+ * most compute left that has room for it (load there, drop here): the smallest whose share covers the excess,
+ * else the largest. Nothing moves when no worker has room (the worker estimate then has to grow).
+ */
+function rebalance(
+  snapshot: ClusterSnapshot, cfg: PlacementConfig, plans: ReadonlyMap<string, Plan>, used: Map<string, number>,
+  speed: (w: WorkerSnapshot) => number, slow: ReadonlyMap<string, number>, freeMemory: (w: WorkerSnapshot) => number,
+): ScalingAction[] {
+  const actions: ScalingAction[] = [];
+  // `used` already counts a slowed worker's replicas at its speed.
+  const free = (w: WorkerSnapshot) => w.threads - (used.get(w.id) ?? 0);
+  const ready = snapshot.workers.filter((w) => w.phase === 'ready');
+  for (const w of ready) {
+    const over = -free(w);
+    if (over <= 0.05 * w.threads) continue;
+    let pick: { plan: Plan; h: Holder; share: number } | undefined;
+    for (const plan of plans.values()) {
+      const h = plan.holders.find((x) => x.w.id === w.id);
+      if (!h || h.pinned || h.replicas < 1 || plan.perReplica <= 0) continue;
+      const share = plan.perReplica / speed(w);
+      const better = !pick || (share >= over ? pick.share < over || share < pick.share : pick.share < over && share > pick.share);
+      if (better) pick = { plan, h, share };
+    }
+    if (!pick) continue;
+    const { plan, h } = pick;
+    const vThreads = plan.p.variant.config.threads;
+    const onWorker = new Map(plan.holders.map((x) => [x.w.id, x.replicas]));
+    const fits = (x: WorkerSnapshot) => x !== w && !slow.has(x.id) && x.threads >= vThreads && free(x) >= plan.perReplica
+      && (onWorker.get(x.id) ?? 0) < (cfg.maxReplicasPerWorker ?? Math.floor(x.threads / vThreads))
+      && freeMemory(x) >= plan.p.memoryMB;
+    const to = ready.filter(fits).sort((a, b) => free(b) - free(a) || (a.id < b.id ? -1 : 1))[0];
+    if (!to) continue;
+    actions.push({ kind: onWorker.has(to.id) ? 'addReplica' : 'load', worker: to.id, variant: plan.p.name });
+    actions.push({ kind: h.replicas > 1 ? 'removeReplica' : 'unload', worker: w.id, variant: plan.p.name });
+    used.set(to.id, (used.get(to.id) ?? 0) + plan.perReplica);
+    used.set(w.id, (used.get(w.id) ?? 0) - pick.share);
+  }
+  return actions;
 }

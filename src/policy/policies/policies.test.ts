@@ -11,6 +11,7 @@ import { variantSnap, workerSnap } from '../policy-fixtures.ts';
 import type { ClusterSnapshot, PolicyContext, QueryClass, WorkerSnapshot } from '../scaling-policy.ts';
 import { assessHealth, HEALTHY } from '../variant-health.ts';
 import { getPolicy, POLICY_NAMES } from './index.ts';
+import { healthPass } from './common.ts';
 import { OURS_FLOOR, OURS_HEALTH, oursPolicy, saturated } from './ours.ts';
 import { placeReplicas, type PlacementConfig } from './placement.ts';
 import { replicaOnlyPolicy } from './replica-only.ts';
@@ -116,6 +117,35 @@ test('placement packs by compute: light families share a thread, a busy one keep
   assert.deepEqual(l.unplaced, []);
 });
 
+test('placement counts a slowed worker at its speed: more replicas elsewhere, its lost threads needed', () => {
+  // x.a: 110/s at 125/s × 0.5 = 1.76 → 2 replicas, both on w1, which runs 3x slower than profiled
+  const slowed = workerSnap('w1', { variants: [variantSnap('x.a', { replicas: 2, minSloMs: 40, stats: { arrivalQps: 110, completedQps: 110, avgBatch: 1, p50Ms: 24, slowdownP50: 3 } })] });
+  const idle = workerSnap('w2');
+  const off = placeReplicas(snap([slowed, idle]), place, new Map());
+  assert.deepEqual(off.actions, [], 'without slowdownAt two replicas are enough');
+  const on = placeReplicas(snap([slowed, idle]), { ...place, slowdownAt: 1.5 }, new Map());
+  // two replicas at a third of their speed are 0.67 of one: two more, on w2 (never on the slowed worker)
+  assert.deepEqual(on.actions, [{ kind: 'load', worker: 'w2', variant: 'x.a' }, { kind: 'addReplica', worker: 'w2', variant: 'x.a' }]);
+  // 2 whole replicas + the 2 × (1 − 1/3) threads w1 lost
+  assert.ok(Math.abs(on.threadsNeeded - (2 + 4 / 3)) < 1e-9, String(on.threadsNeeded));
+});
+
+test('rebalance moves a replica off a worker planned above its threads: the smallest that covers the excess', () => {
+  // x.a: 2 replicas of 0.88 thread; y.a (625/s): 156/s plans 0.5 thread; 2.26 threads on a 2-thread worker
+  const over = workerSnap('w1', { variants: [
+    variantSnap('x.a', { replicas: 2, minSloMs: 40, stats: { arrivalQps: 110 } }),
+    variantSnap('y.a', { minSloMs: 40, stats: { arrivalQps: 156 } }),
+  ] });
+  const idle = workerSnap('w2');
+  assert.deepEqual(placeReplicas(snap([over, idle]), place, new Map()).actions, []);
+  const r = placeReplicas(snap([over, idle]), { ...place, rebalance: true }, new Map());
+  assert.deepEqual(r.actions, [{ kind: 'load', worker: 'w2', variant: 'y.a' }, { kind: 'unload', worker: 'w1', variant: 'y.a' }]);
+  // nowhere with room: nothing moves
+  const busy = workerSnap('w2', { variants: [variantSnap('x.a', { replicas: 2, minSloMs: 40, stats: { arrivalQps: 110 } })] });
+  const stuck = placeReplicas(snap([over, busy]), { ...place, rebalance: true }, new Map());
+  assert.deepEqual(stuck.actions.filter((x) => x.kind === 'unload' && x.worker === 'w1'), []);
+});
+
 test('when no worker has threads left the family is reported unplaced', () => {
   const full = workerSnap('w1', { variants: [variantSnap('x.a', { replicas: 2, minSloMs: 40, stats: { arrivalQps: 400 } })] });
   const r = placeReplicas(snap([full]), place, new Map());
@@ -178,6 +208,14 @@ test('placement with shedIdleShare sheds a surplus holder only once the router s
   assert.deepEqual(placeReplicas(two(2), idlePlace, new Map()).actions, [{ kind: 'unload', worker: 'w2', variant: 'x.a' }], '2/s ≤ 2% of 125/s: idle, shed');
 });
 
+test('the health pass trusts the shell\'s flag over a book that lost it (an unload cancelled, a replica made anew)', () => {
+  const flagged = snap([workerSnap('w1', { variants: [variantSnap('x.a', { state: 'interfered' })] })]);
+  const first = healthPass(flagged, OURS_HEALTH, new Map(), 0);
+  assert.deepEqual(first.actions, [], 'held for minHoldMs first');
+  const later = healthPass(flagged, OURS_HEALTH, first.book, OURS_HEALTH.minHoldMs);
+  assert.deepEqual(later.actions, [{ kind: 'setHealth', worker: 'w1', variant: 'x.a', state: 'active' }]);
+});
+
 test('ours: a saturated worker (busy, full batches) is told apart from a busy one with batching headroom', () => {
   const sat = (utilisation: number, avgBatch: number) =>
     saturated(workerSnap('w1', { utilisation, variants: [variantSnap('x.a', { stats: { completedQps: 100, avgBatch } })] }), cat, OURS_FLOOR);
@@ -188,6 +226,17 @@ test('ours: a saturated worker (busy, full batches) is told apart from a busy on
   const w = (avgBatch: number) => workerSnap('w1', { utilisation: 0.97, variants: [variantSnap('z.a', { stats: { completedQps: 100, avgBatch } })] });
   assert.equal(saturated(w(7), big, OURS_FLOOR), true);
   assert.equal(saturated(w(2), big, OURS_FLOOR), false, 'batches can still grow');
+  // a light variant running full batches beside a heavy one with room to batch: the heavy one is where the time
+  // goes, so the worker is not saturated (weighted by samples it was)
+  const mixed = new Catalogue([
+    makeVariant({ name: 'l.a', arch: 'l', p95: 1, maxBatch: 8 }),
+    makeVariant({ name: 'h.a', arch: 'h', p95: 20, maxBatch: 8 }),
+  ]);
+  const both = workerSnap('w1', { utilisation: 0.97, variants: [
+    variantSnap('l.a', { stats: { completedQps: 4000, avgBatch: 8, avgMs: 1 } }),
+    variantSnap('h.a', { stats: { completedQps: 90, avgBatch: 2, avgMs: 20 } }),
+  ] });
+  assert.equal(saturated(both, mixed, OURS_FLOOR), false);
 });
 
 test('ours: an unplaced cold start adds a worker and keeps it for the floor hold, then it may go', () => {
