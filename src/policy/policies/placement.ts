@@ -35,8 +35,8 @@ export interface PlacementConfig {
   maxReplicasPerWorker?: number;
   /**
    * A worker running at least this many times slower than its profiles (workerSlowdown: a noisy neighbour) counts
-   * at its real speed (default: never): its replicas as 1/slowdown of one, its lost threads as threads needed (so
-   * the worker count covers them), and it takes no new replicas while slowed.
+   * at its real speed (default: never): its replicas as 1/slowdown of one, the work planned on it beyond its
+   * threads as threads needed (so the worker count covers it), and it takes no new replicas while slowed.
    */
   slowdownAt?: number;
   /** Move a replica off each worker whose planned compute exceeds its threads (default off): see rebalance. */
@@ -129,16 +129,14 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
       if (v.minSloMs !== undefined) f.minSlo = Math.min(f.minSlo, v.minSloMs);
     }
   }
-  // Slowed workers: their replicas count at their speed, and the threads they lose are needed elsewhere.
+  // Slowed workers: their replicas count at their speed, and the work planned on them that no longer fits their
+  // threads is needed elsewhere.
   const slowAt = cfg.slowdownAt ?? Infinity;
   const slow = new Map<string, number>();
-  let lostThreads = 0;
   if (Number.isFinite(slowAt)) {
     for (const w of snapshot.workers) {
       const f = workerSlowdown(w, catalogue);
-      if (f < slowAt) continue;
-      slow.set(w.id, f);
-      lostThreads += w.threads * (1 - 1 / f);
+      if (f >= slowAt) slow.set(w.id, f);
     }
   }
   const speed = (w: WorkerSnapshot) => 1 / (slow.get(w.id) ?? 1);
@@ -156,6 +154,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     const whole = Math.ceil(want - 1e-9);
     const holders = f.members.get(p.name)?.holders ?? [];
     const have = holders.reduce((a, x) => a + x.replicas, 0);
+    // Replicas at their worker's speed (the count itself where no worker is slowed).
     const haveAtSpeed = holders.reduce((a, x) => a + x.replicas * speed(x.w), 0);
     const vThreads = p.variant.config.threads;
     const perReplica = Math.min(vThreads, (vThreads * want) / Math.max(1, have, whole));
@@ -190,7 +189,8 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
       const least = leastBusy(m.holders);
       if (f.members.has(p.name) || m.holders.length > 1) actions.push({ kind: 'unload', worker: least.w.id, variant: name });
     }
-    let short = Math.max(have === 0 ? 1 : 0, Math.ceil(whole - haveAtSpeed - 1e-9));
+    // ⌈want − have⌉ = whole − have when no holder is slowed; a slowed one counts only for the demand it still serves.
+    let short = Math.max(have === 0 ? 1 : 0, Math.ceil(want - haveAtSpeed - 1e-9));
     if (short > 0) {
       const onWorker = new Map(holders.map((x) => [x.w.id, x.replicas]));
       const perWorker = (w: WorkerSnapshot) => cfg.maxReplicasPerWorker ?? Math.floor(w.threads / vThreads);
@@ -220,6 +220,13 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
       const idle = least.demand <= (cfg.shedIdleShare ?? Infinity) * thr && !least.pinned;
       if (idle && haveAtSpeed - least.replicas * speed(least.w) >= Math.max(1, want * cfg.shedMargin)) actions.push({ kind: 'unload', worker: least.w.id, variant: p.name });
     }
+  }
+  // A slowed worker's planned work beyond its threads (at its speed) needs threads elsewhere: nothing for a
+  // slowed worker with little to do.
+  let lostThreads = 0;
+  for (const [id, f] of slow) {
+    const w = snapshot.workers.find((x) => x.id === id)!;
+    lostThreads += Math.max(0, ((used.get(id) ?? 0) - w.threads) / f);
   }
   if (cfg.rebalance) actions.push(...rebalance(snapshot, cfg, plans, used, speed, slow, freeMemory));
   return { actions, history: nextHistory, unplaced, threadsNeeded: threadsNeeded + lostThreads, memoryNeededMB };

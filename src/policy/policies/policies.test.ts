@@ -126,8 +126,14 @@ test('placement counts a slowed worker at its speed: more replicas elsewhere, it
   const on = placeReplicas(snap([slowed, idle]), { ...place, slowdownAt: 1.5 }, new Map());
   // two replicas at a third of their speed are 0.67 of one: two more, on w2 (never on the slowed worker)
   assert.deepEqual(on.actions, [{ kind: 'load', worker: 'w2', variant: 'x.a' }, { kind: 'addReplica', worker: 'w2', variant: 'x.a' }]);
-  // 2 whole replicas + the 2 × (1 − 1/3) threads w1 lost
-  assert.ok(Math.abs(on.threadsNeeded - (2 + 4 / 3)) < 1e-9, String(on.threadsNeeded));
+  // 2 whole replicas + what no longer fits w1: 2 × 0.88 threads of work, of which its 2 threads at a third of
+  // their speed do 0.67
+  assert.ok(Math.abs(on.threadsNeeded - (2 + 1.76 - 2 / 3)) < 1e-9, String(on.threadsNeeded));
+  // a slowed worker with little to do needs nothing more: 10/s wants 0.16 of a replica, a third of one is enough
+  const light = workerSnap('w1', { variants: [variantSnap('x.a', { minSloMs: 40, stats: { arrivalQps: 10, completedQps: 10, avgBatch: 1, p50Ms: 24, slowdownP50: 3 } })] });
+  const l = placeReplicas(snap([light, idle]), { ...place, slowdownAt: 1.5 }, new Map());
+  assert.deepEqual(l.actions, []);
+  assert.ok(Math.abs(l.threadsNeeded - 0.16) < 1e-9, String(l.threadsNeeded));
 });
 
 test('rebalance moves a replica off a worker planned above its threads: the smallest that covers the excess', () => {
