@@ -96,6 +96,17 @@ export interface QueryDemand {
   batch: number;
 }
 
+/**
+ * What an operator (a schedule of known events) or a predictor knows about the load to come, for the policies
+ * that can use it (`ours`).
+ */
+export interface DemandForecast {
+  /** Expected total query rate (samples/s) at time t, on the policy's clock (ms). */
+  rate(t: number): number;
+  /** How far ahead to look, ms: a worker's start time and a tick or two. */
+  leadMs: number;
+}
+
 /** What a policy may know when it starts (a live controller passes its config and a forecast, if any). */
 export interface PolicyContext {
   catalogue: Catalogue;

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { Variant, WorkerClass } from '../core/types.ts';
 import { invalid } from '../core/errors.ts';
 import { Catalogue, p50At, p95At } from '../policy/catalogue.ts';
-import type { ClusterSnapshot, QueryClass, QueryDemand, ScalingPolicy, VariantSnapshot, WorkerSnapshot } from '../policy/scaling-policy.ts';
+import type { ClusterSnapshot, DemandForecast, QueryClass, QueryDemand, ScalingPolicy, VariantSnapshot, WorkerSnapshot } from '../policy/scaling-policy.ts';
 import { EventQueue } from './event-queue.ts';
 import { LatencyHistogram, type RunMetrics, type SeriesPoint } from './metrics.ts';
 import { defaultMix, mixSampler } from './query-mix.ts';
@@ -26,7 +26,7 @@ export interface SimOptions {
   /** Default defaultMix(catalogue). */
   mix?: readonly QueryClass[];
   seed?: number;
-  /** Seconds replayed from the trace's end before measuring (default 60): policies reach a steady state first. */
+  /** Seconds replayed from the trace's end before measuring (DEFAULT_WARMUP_S): policies reach a steady state first. */
   warmupS?: number;
   /** Time from asking for a worker to its being ready, ms (default 5,000). */
   workerStartMs?: number;
@@ -44,6 +44,18 @@ export interface SimOptions {
 export interface SimResult {
   metrics: RunMetrics;
   series: SeriesPoint[];
+}
+
+/** Seconds of the trace's end replayed before measuring (SimOptions.warmupS). */
+export const DEFAULT_WARMUP_S = 60;
+
+/**
+ * The trace itself as a perfect forecast on the simulator's clock (warm-up replays the trace's last warmupS
+ * seconds, then t = warmupS s is the trace's start): what `ours` would do if it knew the load to come.
+ */
+export function traceForecast(trace: TraceSpec, leadMs: number, warmupS = DEFAULT_WARMUP_S): DemandForecast {
+  const d = trace.durationS;
+  return { leadMs, rate: (t) => trace.rate((((t / 1000 - warmupS) % d) + d) % d) };
 }
 
 /** Runs one policy over one trace. Deterministic for a given seed. */
@@ -106,7 +118,7 @@ class Simulation {
     this.rngMix = mulberry32(seed ^ 0x5bd1e995);
     this.rngExec = mulberry32(seed ^ 0x27d4eb2f);
     this.rngRoute = mulberry32(seed ^ 0x165667b1);
-    this.warmupMs = (opts.warmupS ?? 60) * 1000;
+    this.warmupMs = (opts.warmupS ?? DEFAULT_WARMUP_S) * 1000;
     this.overheadMs = opts.requestOverheadMs ?? 0;
     if (!(this.overheadMs >= 0)) throw invalid(`requestOverheadMs must be >= 0, got ${opts.requestOverheadMs}`);
     this.startMs = this.warmupMs;

@@ -12,7 +12,7 @@ import type { ClusterSnapshot, PolicyContext, QueryClass, WorkerSnapshot } from 
 import { assessHealth, HEALTHY } from '../variant-health.ts';
 import { getPolicy, POLICY_NAMES } from './index.ts';
 import { healthPass } from './common.ts';
-import { OURS_FLOOR, OURS_HEALTH, oursPolicy, saturated } from './ours.ts';
+import { OURS_FLOOR, OURS_HEALTH, oursPolicy, saturated, withForecast } from './ours.ts';
 import { placeReplicas, type PlacementConfig } from './placement.ts';
 import { replicaOnlyPolicy } from './replica-only.ts';
 import { staticPeakPolicy } from './static-peak.ts';
@@ -212,6 +212,22 @@ test('placement with shedIdleShare sheds a surplus holder only once the router s
   assert.deepEqual(placeReplicas(two(5), idlePlace, new Map()).actions, [], 'w2 still takes 5/s: kept');
   assert.deepEqual(placeReplicas(two(5), place, new Map()).actions, [{ kind: 'unload', worker: 'w2', variant: 'x.a' }], 'without the option it goes');
   assert.deepEqual(placeReplicas(two(2), idlePlace, new Map()).actions, [{ kind: 'unload', worker: 'w2', variant: 'x.a' }], '2/s ≤ 2% of 125/s: idle, shed');
+});
+
+test('a forecast rise within the lead is added to every family\'s history, scaled from its last demand', () => {
+  const history = new Map([['x.fp32', [90, 100]], ['y.fp32', [50, 60]]]);
+  const burst = { leadMs: 5000, rate: (t: number) => (t >= 4000 && t < 9000 ? 1600 : 160) };
+  // measured total 160/s, 1600/s expected 4 s ahead: every family's last demand × 10
+  assert.deepEqual([...withForecast(history, burst, 0)], [['x.fp32', [90, 100, 1000]], ['y.fp32', [50, 60, 600]]]);
+  // nothing beyond the lead, nothing when the rise is small, nothing before any demand is measured
+  assert.equal(withForecast(history, { ...burst, leadMs: 3000 }, 0), history);
+  assert.equal(withForecast(history, { leadMs: 5000, rate: () => 180 }, 0), history);
+  const none = new Map([['x.fp32', [0]]]);
+  assert.equal(withForecast(none, burst, 0), none);
+  // placement then plans for it: x.a alone takes the whole 1600/s, 1600 / (125/s × 0.5) = 25.6 → 26 replicas
+  const w1 = workerSnap('w1', { variants: [variantSnap('x.a', { minSloMs: 40, stats: { arrivalQps: 100 } })] });
+  const planned = placeReplicas(snap([w1]), place, withForecast(new Map([['x.fp32', [100]]]), burst, 0));
+  assert.equal(planned.threadsNeeded, 26);
 });
 
 test('the health pass trusts the shell\'s flag over a book that lost it (an unload cancelled, a replica made anew)', () => {
