@@ -103,9 +103,9 @@ export const OURS_MODELS: ModelAutoscalerConfig = {
  * keep the SLO made the two undo each other every tick (steady-low: 0.11% violations at 4.5 workers → 0.02% at 3.8).
  * A worker running 1.8x or more slower than its profiles (a noisy neighbour) counts at its speed, and a worker
  * whose planned compute exceeds its threads has a replica moved off it: without either, one noisy-neighbour
- * episode left a layout of overcommitted workers for the rest of the run (seed 2 steady-high: 1.12% → 0.47%
- * violations at 85%). With them less headroom does: 85% → 90% (bench/simulator.ts, seeds 1–4; 95% trades
- * cost misses for violation misses, the same count of goals met). 1.8x, not 1.5x: the simulator's neighbours slow
+ * episode left a layout of overcommitted workers for the rest of the run (seed 2 steady-high: 1.12% → 0.62%
+ * violations). With them less headroom does: 85% → 90% (bench/simulator.ts, seeds 1–4; 95% trades cost misses
+ * for violation misses, about the same count of goals met). 1.8x, not 1.5x: the simulator's neighbours slow
  * a worker 2–4x either way, while live, a worker sharing this machine's two cores with the load generator read
  * 1.0–1.3x, sometimes more, and at 1.5x the live loop added and removed a second worker every few seconds.
  */
