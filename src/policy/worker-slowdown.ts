@@ -5,15 +5,16 @@
 import { p50At, type Catalogue } from './catalogue.ts';
 import type { WorkerSnapshot } from './scaling-policy.ts';
 
-/** Batches a variant must have run in the window before its latency counts (fewer are noise). */
+/** Batches per second a variant must have run in the window before its latency counts (fewer are noise). */
 export const SLOWDOWN_MIN_BATCHES = 5;
 
 /**
  * The worker's slowdown factor (1 = as profiled; 3 = everything takes three times as long), from the ready
- * worker's last window. Each variant with at least SLOWDOWN_MIN_BATCHES batches gives its WindowStats.slowdownP50
- * (else measured p50 / profiled p50 at its mean batch), weighted by the busy time it stands for (batches × measured p50); the
- * weighted median is robust to one odd variant. 1 when nothing ran enough to tell, and never below 1 (a
- * worker faster than its profiles has no spare capacity the plan could count on).
+ * worker's last window. Each variant with at least SLOWDOWN_MIN_BATCHES batches/s gives its
+ * WindowStats.slowdownP50 (else measured p50 / profiled p50 at its mean batch), weighted by the busy time it
+ * stands for (batches × measured p50); the weighted median is robust to one odd variant. 1 when nothing ran
+ * enough to tell, and never below 1 (a worker faster than its profiles has no spare capacity the plan could
+ * count on).
  */
 export function workerSlowdown(w: WorkerSnapshot, catalogue: Catalogue): number {
   if (w.phase !== 'ready') return 1;

@@ -1,5 +1,5 @@
 // This project's policy: tail-latency (p95) aware interference flags, accuracy/cost-aware vertical scaling,
-// proactive headroom (replicas for the peak demand of the last minute at 85% of their SLO-batch throughput,
+// proactive headroom (replicas for the peak demand of the last minute at 90% of their SLO-batch throughput,
 // packed by compute and spread across workers before they are needed), demand-driven worker autoscaling with a
 // held floor after placement failures or saturation, scale-to-zero of idle variants, and routing by
 // routeWithSlack (selectVariant at half the SLO first, then at the SLO: the cheapest variant that meets each
@@ -32,19 +32,20 @@ export interface OursOptions {
 }
 
 /**
- * The demand history with the forecast's peak over [now, now + leadMs] appended to every family, scaled from
- * its last measured demand by forecast peak / measured total, when that peak is over 1.2x the measured total
- * (placement plans for the peak of its history). Unchanged otherwise, or before any demand was measured.
+ * Each family's demand at the forecast's peak over [now, now + leadMs], scaled from its last measured demand by
+ * forecast peak / measured total, when that peak is over 1.2x the measured total (placement plans for the larger
+ * of it and its history, which keeps only what was measured). Undefined otherwise, or before any demand was
+ * measured.
  */
-export function withForecast(history: DemandHistory, forecast: DemandForecast, now: number): DemandHistory {
+export function forecastDemand(history: DemandHistory, forecast: DemandForecast, now: number): Map<string, number> | undefined {
   let total = 0;
   for (const h of history.values()) total += h.at(-1) ?? 0;
-  if (!(total > 0)) return history;
+  if (!(total > 0)) return undefined;
   let ahead = 0;
   for (let dt = 0; dt <= forecast.leadMs; dt += 250) ahead = Math.max(ahead, forecast.rate(now + dt));
-  if (!(ahead > 1.2 * total)) return history;
+  if (!(ahead > 1.2 * total)) return undefined;
   const f = ahead / total;
-  return new Map([...history].map(([k, h]) => [k, [...h, (h.at(-1) ?? 0) * f]]));
+  return new Map([...history].map(([k, h]) => [k, (h.at(-1) ?? 0) * f]));
 }
 
 /**
@@ -160,7 +161,7 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
   });
   return {
     name: 'ours',
-    description: 'p95-aware interference flags, cheapest variant per query, replicas for the 1-min peak at 85% packed by compute, demand-driven workers',
+    description: 'p95-aware interference flags, cheapest variant per query, replicas for the 1-min peak (or a forecast) at 90% packed by compute, slowed workers at their speed, demand-driven workers',
     tickMs: 1000,
     init(ctx) {
       // Preload, per use case, the variants the router would cold-start for each query class.
@@ -186,7 +187,7 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
       const m = modelsPass(snapshot, modelCfg, state.models, now);
       actions.push(...m.actions);
       const models = m.states;
-      const p = placeReplicas(snapshot, placeCfg, opts.forecast ? withForecast(state.demand, opts.forecast, now) : state.demand);
+      const p = placeReplicas(snapshot, placeCfg, state.demand, opts.forecast && forecastDemand(state.demand, opts.forecast, now));
       actions.push(...p.actions);
       let floor = state.floor;
       // The dispatcher's failed cold starts count only for variants no ready worker holds (none had the memory or

@@ -57,13 +57,19 @@ export interface PlacementResult {
   memoryNeededMB: number;
 }
 
-interface Holder { w: WorkerSnapshot; replicas: number; demand: number; pinned: boolean; lastUsedAt: number }
+/** A worker's replicas of a variant: `replicas` counts those still loading, `serving` only the loaded ones. */
+interface Holder { w: WorkerSnapshot; replicas: number; serving: number; demand: number; pinned: boolean; lastUsedAt: number }
 interface Family { artifact: string; members: Map<string, { e: CatalogueEntry; holders: Holder[] }>; demand: number; minSlo: number }
 /**
  * A family's plan: its primary variant and the primary's holders, replicas wanted (fractional; `whole` rounded
  * up), replicas held, and the threads each replica is planned to use.
  */
 interface Plan { p: CatalogueEntry; holders: Holder[]; thr: number; want: number; whole: number; have: number; haveAtSpeed: number; perReplica: number }
+
+/** Replicas the holders other than `x` serve, at their workers' speed (loading ones do not count yet). */
+function servedWithout(holders: readonly Holder[], x: Holder, speed: (w: WorkerSnapshot) => number): number {
+  return holders.reduce((a, y) => a + (y === x ? 0 : y.serving * speed(y.w)), 0);
+}
 
 /** The holder taking the least demand (ties: the later worker id). */
 function leastBusy(holders: readonly Holder[]): Holder {
@@ -93,7 +99,7 @@ function primaryOf(f: Family, catalogue: Catalogue): CatalogueEntry {
 
 /**
  * One placement step. For each family (variants sharing an artifact) with a holder on a ready worker:
- * held = max family demand over the history; the primary variant needs want = held / (thr × target) replicas,
+ * held = max family demand over the history (and `ahead`, the demand a forecast expects, when given); the primary variant needs want = held / (thr × target) replicas,
  * thr at the largest batch whose p95 fits half the tightest SLO seen.
  *
  * Packing is by compute, not by reserved threads: a worker runs the batches of all its variants on one pool of
@@ -108,7 +114,7 @@ function primaryOf(f: Family, catalogue: Catalogue): CatalogueEntry {
  * when the holders minus the least busy one still exceed want × shedMargin, unload it there. Sibling variants
  * are unloaded one holder per step.
  */
-export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, history: DemandHistory): PlacementResult {
+export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, history: DemandHistory, ahead?: ReadonlyMap<string, number>): PlacementResult {
   const { catalogue } = snapshot;
   const families = new Map<string, Family>();
   for (const w of snapshot.workers) {
@@ -124,7 +130,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
       // Pinned: loaded explicitly, or taking traffic without an SLO (exact-variant traffic, which asked for this
       // very variant): it must stay.
       const pinned = v.pinned === true || (v.stats.arrivalQps > 0 && v.minSloMs === undefined);
-      m.holders.push({ w, replicas: v.replicas + v.loading, demand: v.stats.arrivalQps, pinned, lastUsedAt: v.lastUsedAt });
+      m.holders.push({ w, replicas: v.replicas + v.loading, serving: v.replicas, demand: v.stats.arrivalQps, pinned, lastUsedAt: v.lastUsedAt });
       f.demand += v.stats.arrivalQps;
       if (v.minSloMs !== undefined) f.minSlo = Math.min(f.minSlo, v.minSloMs);
     }
@@ -136,7 +142,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
   if (Number.isFinite(slowAt)) {
     for (const w of snapshot.workers) {
       const f = workerSlowdown(w, catalogue);
-      if (f >= slowAt) slow.set(w.id, f);
+      if (f > 1 && f >= slowAt) slow.set(w.id, f);
     }
   }
   const speed = (w: WorkerSnapshot) => 1 / (slow.get(w.id) ?? 1);
@@ -150,7 +156,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     nextHistory.set(artifact, h);
     const p = primaryOf(f, catalogue);
     const thr = throughputFor(p, f.minSlo);
-    const want = Math.max(...h) / (thr * cfg.targetUtilisation);
+    const want = Math.max(Math.max(...h), ahead?.get(artifact) ?? 0) / (thr * cfg.targetUtilisation);
     const whole = Math.ceil(want - 1e-9);
     const holders = f.members.get(p.name)?.holders ?? [];
     const have = holders.reduce((a, x) => a + x.replicas, 0);
@@ -215,10 +221,13 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
       if (short > 0) unplaced.push(p.name);
       continue;
     }
-    if (holders.length > 1) {
-      const least = leastBusy(holders);
-      const idle = least.demand <= (cfg.shedIdleShare ?? Infinity) * thr && !least.pinned;
-      if (idle && haveAtSpeed - least.replicas * speed(least.w) >= Math.max(1, want * cfg.shedMargin)) actions.push({ kind: 'unload', worker: least.w.id, variant: p.name });
+    // A replica still loading is never shed: placement (or a cold start) has just asked for it.
+    const loaded = holders.filter((x) => x.serving > 0 && !x.pinned);
+    if (holders.length > 1 && loaded.length > 0) {
+      // Rebalancing's second half: the replica on an overcommitted worker goes once the others serve the plan.
+      const least = leastBusy(loaded);
+      const idle = least.demand <= (cfg.shedIdleShare ?? Infinity) * thr;
+      if (idle && servedWithout(holders, least, speed) >= Math.max(1, want * cfg.shedMargin)) actions.push({ kind: 'unload', worker: least.w.id, variant: p.name });
     }
   }
   // A slowed worker's planned work beyond its threads (at its speed) needs threads elsewhere: nothing for a
@@ -228,38 +237,58 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     const w = snapshot.workers.find((x) => x.id === id)!;
     lostThreads += Math.max(0, ((used.get(id) ?? 0) - w.threads) / f);
   }
-  if (cfg.rebalance) actions.push(...rebalance(snapshot, cfg, plans, used, speed, slow, freeMemory));
+  if (cfg.rebalance) {
+    // Families this step already acts on are left alone: one change per family and step.
+    const acted = new Set(actions.map((a) => ('variant' in a ? a.variant : '')));
+    const take = (id: string, mb: number) => taken.set(id, (taken.get(id) ?? 0) + mb);
+    actions.push(...rebalance(snapshot, cfg, [...plans.values()].filter((x) => !acted.has(x.p.name)), used, speed, slow, freeMemory, take));
+  }
   return { actions, history: nextHistory, unplaced, threadsNeeded: threadsNeeded + lostThreads, memoryNeededMB };
 }
 
+/** Planned compute above this share of a worker's threads more than its threads makes it overcommitted. */
+const OVERCOMMIT = 0.05;
+
 /**
- * Overcommitted workers: planned compute (slowed workers' at their speed) above their threads, from replicas the router
- * cold-started there or shares that grew with demand since they were placed. Their batches queue behind one
- * another whatever the router does. One primary replica per such worker and step moves to the worker with the
- * most compute left that has room for it (load there, drop here): the smallest whose share covers the excess,
- * else the largest. Nothing moves when no worker has room (the worker estimate then has to grow).
+ * Overcommitted workers: planned compute (slowed workers' at their speed) above their threads, from replicas the
+ * router cold-started there or shares that grew with demand since they were placed. Their batches queue behind
+ * one another whatever the router does. For each, one primary replica (the smallest whose share covers the
+ * excess, else the largest) moves, never leaving its family short of serving replicas: it goes from here when the
+ * family's other serving replicas carry its plan (the next step adds one where there is room, if the count falls
+ * short); otherwise one is added first on the worker with the most compute left that has room for it (and the
+ * family's shares spread over one more replica). Nothing moves while a replica of the family is loading, nor when
+ * no worker has room (the worker estimate then has to grow).
  */
 function rebalance(
-  snapshot: ClusterSnapshot, cfg: PlacementConfig, plans: ReadonlyMap<string, Plan>, used: Map<string, number>,
+  snapshot: ClusterSnapshot, cfg: PlacementConfig, plans: readonly Plan[], used: Map<string, number>,
   speed: (w: WorkerSnapshot) => number, slow: ReadonlyMap<string, number>, freeMemory: (w: WorkerSnapshot) => number,
+  take: (id: string, mb: number) => void,
 ): ScalingAction[] {
   const actions: ScalingAction[] = [];
   // `used` already counts a slowed worker's replicas at its speed.
   const free = (w: WorkerSnapshot) => w.threads - (used.get(w.id) ?? 0);
   const ready = snapshot.workers.filter((w) => w.phase === 'ready');
+  const moved = new Set<string>();
   for (const w of ready) {
     const over = -free(w);
-    if (over <= 0.05 * w.threads) continue;
+    if (over <= OVERCOMMIT * w.threads) continue;
     let pick: { plan: Plan; h: Holder; share: number } | undefined;
-    for (const plan of plans.values()) {
+    for (const plan of plans) {
       const h = plan.holders.find((x) => x.w.id === w.id);
-      if (!h || h.pinned || h.replicas < 1 || plan.perReplica <= 0) continue;
+      if (!h || h.pinned || h.serving < 1 || plan.perReplica <= 0 || moved.has(plan.p.name)) continue;
+      if (plan.holders.some((x) => x.replicas > x.serving)) continue;
       const share = plan.perReplica / speed(w);
       const better = !pick || (share >= over ? pick.share < over || share < pick.share : pick.share < over && share > pick.share);
       if (better) pick = { plan, h, share };
     }
     if (!pick) continue;
-    const { plan, h } = pick;
+    const { plan, h, share } = pick;
+    if (servedWithout(plan.holders, h, speed) >= plan.want) {
+      actions.push({ kind: h.replicas > 1 ? 'removeReplica' : 'unload', worker: w.id, variant: plan.p.name });
+      used.set(w.id, (used.get(w.id) ?? 0) - share);
+      moved.add(plan.p.name);
+      continue;
+    }
     const vThreads = plan.p.variant.config.threads;
     const onWorker = new Map(plan.holders.map((x) => [x.w.id, x.replicas]));
     const fits = (x: WorkerSnapshot) => x !== w && !slow.has(x.id) && x.threads >= vThreads && free(x) >= plan.perReplica
@@ -268,9 +297,9 @@ function rebalance(
     const to = ready.filter(fits).sort((a, b) => free(b) - free(a) || (a.id < b.id ? -1 : 1))[0];
     if (!to) continue;
     actions.push({ kind: onWorker.has(to.id) ? 'addReplica' : 'load', worker: to.id, variant: plan.p.name });
-    actions.push({ kind: h.replicas > 1 ? 'removeReplica' : 'unload', worker: w.id, variant: plan.p.name });
     used.set(to.id, (used.get(to.id) ?? 0) + plan.perReplica);
-    used.set(w.id, (used.get(w.id) ?? 0) - pick.share);
+    take(to.id, plan.p.memoryMB);
+    moved.add(plan.p.name);
   }
   return actions;
 }

@@ -12,7 +12,7 @@ import type { ClusterSnapshot, PolicyContext, QueryClass, WorkerSnapshot } from 
 import { assessHealth, HEALTHY } from '../variant-health.ts';
 import { getPolicy, POLICY_NAMES } from './index.ts';
 import { healthPass } from './common.ts';
-import { OURS_FLOOR, OURS_HEALTH, oursPolicy, saturated, withForecast } from './ours.ts';
+import { forecastDemand, OURS_FLOOR, OURS_HEALTH, oursPolicy, saturated } from './ours.ts';
 import { placeReplicas, type PlacementConfig } from './placement.ts';
 import { replicaOnlyPolicy } from './replica-only.ts';
 import { staticPeakPolicy } from './static-peak.ts';
@@ -123,6 +123,9 @@ test('placement counts a slowed worker at its speed: more replicas elsewhere, it
   const idle = workerSnap('w2');
   const off = placeReplicas(snap([slowed, idle]), place, new Map());
   assert.deepEqual(off.actions, [], 'without slowdownAt two replicas are enough');
+  // a threshold at or below 1 does not make every worker slowed (their slowdown is never below 1)
+  assert.deepEqual(placeReplicas(snap([workerSnap('w1', { variants: [variantSnap('x.a', { minSloMs: 40, stats: { arrivalQps: 110 } })] }), idle]), { ...place, slowdownAt: 1 }, new Map()).actions,
+    [{ kind: 'load', worker: 'w2', variant: 'x.a' }]);
   const on = placeReplicas(snap([slowed, idle]), { ...place, slowdownAt: 1.5 }, new Map());
   // two replicas at a third of their speed are 0.67 of one: two more, on w2 (never on the slowed worker)
   assert.deepEqual(on.actions, [{ kind: 'load', worker: 'w2', variant: 'x.a' }, { kind: 'addReplica', worker: 'w2', variant: 'x.a' }]);
@@ -144,8 +147,24 @@ test('rebalance moves a replica off a worker planned above its threads: the smal
   ] });
   const idle = workerSnap('w2');
   assert.deepEqual(placeReplicas(snap([over, idle]), place, new Map()).actions, []);
+  // make: a replica on w2 first, w1's stays while it is the only one serving
   const r = placeReplicas(snap([over, idle]), { ...place, rebalance: true }, new Map());
-  assert.deepEqual(r.actions, [{ kind: 'load', worker: 'w2', variant: 'y.a' }, { kind: 'unload', worker: 'w1', variant: 'y.a' }]);
+  assert.deepEqual(r.actions, [{ kind: 'load', worker: 'w2', variant: 'y.a' }]);
+  const loading = workerSnap('w2', { variants: [variantSnap('y.a', { replicas: 0, loading: 1, minSloMs: 40 })] });
+  assert.deepEqual(placeReplicas(snap([over, loading]), { ...place, rebalance: true }, new Map()).actions, [], 'still loading');
+  // once w2's serves, y.a's plan is spread over two replicas: w1 is within its threads, nothing moves
+  const split = workerSnap('w1', { variants: [
+    variantSnap('x.a', { replicas: 2, minSloMs: 40, stats: { arrivalQps: 110 } }),
+    variantSnap('y.a', { minSloMs: 40, stats: { arrivalQps: 78 } }),
+  ] });
+  const serving = workerSnap('w2', { variants: [variantSnap('y.a', { minSloMs: 40, stats: { arrivalQps: 78 } })] });
+  assert.deepEqual(placeReplicas(snap([split, serving]), { ...place, rebalance: true, shedIdleShare: 0.02 }, new Map()).actions, []);
+  // where the family's replicas elsewhere already carry its plan, one on the overcommitted worker just goes: x.a
+  // wants 1.76 replicas, has 4 of 0.44 thread; w1 runs 3x slow, so its two take 2.64 threads; w2's two carry it
+  const crowded = workerSnap('w1', { variants: [variantSnap('x.a', { replicas: 2, minSloMs: 40, stats: { arrivalQps: 60, completedQps: 60, avgBatch: 1, p50Ms: 24, slowdownP50: 3 } })] });
+  const carried = workerSnap('w2', { variants: [variantSnap('x.a', { replicas: 2, minSloMs: 40, stats: { arrivalQps: 50 } })] });
+  const cfg = { ...place, rebalance: true, shedIdleShare: 0.02, slowdownAt: 1.5 };
+  assert.deepEqual(placeReplicas(snap([crowded, carried]), cfg, new Map()).actions, [{ kind: 'removeReplica', worker: 'w1', variant: 'x.a' }]);
   // nowhere with room: nothing moves
   const busy = workerSnap('w2', { variants: [variantSnap('x.a', { replicas: 2, minSloMs: 40, stats: { arrivalQps: 110 } })] });
   const stuck = placeReplicas(snap([over, busy]), { ...place, rebalance: true }, new Map());
@@ -214,20 +233,22 @@ test('placement with shedIdleShare sheds a surplus holder only once the router s
   assert.deepEqual(placeReplicas(two(2), idlePlace, new Map()).actions, [{ kind: 'unload', worker: 'w2', variant: 'x.a' }], '2/s ≤ 2% of 125/s: idle, shed');
 });
 
-test('a forecast rise within the lead is added to every family\'s history, scaled from its last demand', () => {
+test('a forecast rise within the lead becomes each family\'s expected demand, scaled from its last one', () => {
   const history = new Map([['x.fp32', [90, 100]], ['y.fp32', [50, 60]]]);
   const burst = { leadMs: 5000, rate: (t: number) => (t >= 4000 && t < 9000 ? 1600 : 160) };
   // measured total 160/s, 1600/s expected 4 s ahead: every family's last demand × 10
-  assert.deepEqual([...withForecast(history, burst, 0)], [['x.fp32', [90, 100, 1000]], ['y.fp32', [50, 60, 600]]]);
+  assert.deepEqual([...forecastDemand(history, burst, 0)!], [['x.fp32', 1000], ['y.fp32', 600]]);
   // nothing beyond the lead, nothing when the rise is small, nothing before any demand is measured
-  assert.equal(withForecast(history, { ...burst, leadMs: 3000 }, 0), history);
-  assert.equal(withForecast(history, { leadMs: 5000, rate: () => 180 }, 0), history);
-  const none = new Map([['x.fp32', [0]]]);
-  assert.equal(withForecast(none, burst, 0), none);
-  // placement then plans for it: x.a alone takes the whole 1600/s, 1600 / (125/s × 0.5) = 25.6 → 26 replicas
+  assert.equal(forecastDemand(history, { ...burst, leadMs: 3000 }, 0), undefined);
+  assert.equal(forecastDemand(history, { leadMs: 5000, rate: () => 180 }, 0), undefined);
+  assert.equal(forecastDemand(new Map([['x.fp32', [0]]]), burst, 0), undefined);
+  // placement plans for it (x.a alone takes the whole 1600/s: 1600 / (125/s × 0.5) = 25.6 → 26 replicas), and its
+  // history keeps only what was measured
   const w1 = workerSnap('w1', { variants: [variantSnap('x.a', { minSloMs: 40, stats: { arrivalQps: 100 } })] });
-  const planned = placeReplicas(snap([w1]), place, withForecast(new Map([['x.fp32', [100]]]), burst, 0));
+  const measured = new Map([['x.fp32', [100]]]);
+  const planned = placeReplicas(snap([w1]), place, measured, forecastDemand(measured, burst, 0));
   assert.equal(planned.threadsNeeded, 26);
+  assert.deepEqual(planned.history.get('x.fp32'), [100, 100]);
 });
 
 test('the health pass trusts the shell\'s flag over a book that lost it (an unload cancelled, a replica made anew)', () => {
