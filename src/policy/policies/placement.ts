@@ -71,6 +71,11 @@ function servedWithout(holders: readonly Holder[], x: Holder, speed: (w: WorkerS
   return holders.reduce((a, y) => a + (y === x ? 0 : y.serving * speed(y.w)), 0);
 }
 
+/** Most replicas of a variant of `vThreads` threads one worker may hold (PlacementConfig.maxReplicasPerWorker). */
+function replicasPerWorker(cfg: PlacementConfig, w: WorkerSnapshot, vThreads: number): number {
+  return cfg.maxReplicasPerWorker ?? Math.floor(w.threads / vThreads);
+}
+
 /** The holder taking the least demand (ties: the later worker id). */
 function leastBusy(holders: readonly Holder[]): Holder {
   return holders.reduce((a, b) => (b.demand < a.demand || (b.demand === a.demand && b.w.id > a.w.id) ? b : a));
@@ -99,8 +104,9 @@ function primaryOf(f: Family, catalogue: Catalogue): CatalogueEntry {
 
 /**
  * One placement step. For each family (variants sharing an artifact) with a holder on a ready worker:
- * held = max family demand over the history (and `ahead`, the demand a forecast expects, when given); the primary variant needs want = held / (thr × target) replicas,
- * thr at the largest batch whose p95 fits half the tightest SLO seen.
+ * held = max family demand over the history (and `ahead`, the demand a forecast expects, when given); the primary
+ * variant needs want = held / (thr × target) replicas, thr at the largest batch whose p95 fits half the tightest
+ * SLO seen.
  *
  * Packing is by compute, not by reserved threads: a worker runs the batches of all its variants on one pool of
  * threads (earliest deadline first), so a replica takes the share of threads it is planned to keep busy — the
@@ -199,9 +205,8 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     let short = Math.max(have === 0 ? 1 : 0, Math.ceil(want - haveAtSpeed - 1e-9));
     if (short > 0) {
       const onWorker = new Map(holders.map((x) => [x.w.id, x.replicas]));
-      const perWorker = (w: WorkerSnapshot) => cfg.maxReplicasPerWorker ?? Math.floor(w.threads / vThreads);
       const room = (w: WorkerSnapshot) => Math.min(
-        perWorker(w) - (onWorker.get(w.id) ?? 0),
+        replicasPerWorker(cfg, w, vThreads) - (onWorker.get(w.id) ?? 0),
         perReplica > 0 ? Math.floor((free(w) + 1e-9) / perReplica) : Infinity,
         Math.floor(freeMemory(w) / Math.max(p.memoryMB, 1e-9)),
       );
@@ -224,7 +229,6 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     // A replica still loading is never shed: placement (or a cold start) has just asked for it.
     const loaded = holders.filter((x) => x.serving > 0 && !x.pinned);
     if (holders.length > 1 && loaded.length > 0) {
-      // Rebalancing's second half: the replica on an overcommitted worker goes once the others serve the plan.
       const least = leastBusy(loaded);
       const idle = least.demand <= (cfg.shedIdleShare ?? Infinity) * thr;
       if (idle && servedWithout(holders, least, speed) >= Math.max(1, want * cfg.shedMargin)) actions.push({ kind: 'unload', worker: least.w.id, variant: p.name });
@@ -292,7 +296,7 @@ function rebalance(
     const vThreads = plan.p.variant.config.threads;
     const onWorker = new Map(plan.holders.map((x) => [x.w.id, x.replicas]));
     const fits = (x: WorkerSnapshot) => x !== w && !slow.has(x.id) && x.threads >= vThreads && free(x) >= plan.perReplica
-      && (onWorker.get(x.id) ?? 0) < (cfg.maxReplicasPerWorker ?? Math.floor(x.threads / vThreads))
+      && (onWorker.get(x.id) ?? 0) < replicasPerWorker(cfg, x, vThreads)
       && freeMemory(x) >= plan.p.memoryMB;
     const to = ready.filter(fits).sort((a, b) => free(b) - free(a) || (a.id < b.id ? -1 : 1))[0];
     if (!to) continue;
