@@ -30,6 +30,8 @@ export interface AutoscalingStatus {
   errors?: number;
   /** The last actions carried out, newest last, e.g. "addWorker cpu-1", "unload w1 fmnist-linear.fp32.t1.b8.all". */
   recent?: string[];
+  /** With a load schedule (config autoscaling.schedule): its lead and the highest rate it expects within it, qps. */
+  schedule?: { leadS: number; expectedQps: number };
 }
 
 export interface ApiDeps {

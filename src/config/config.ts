@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { invalid } from '../core/errors.ts';
 import type { OptLevel, WorkerClass } from '../core/types.ts';
+import { validateSchedule, type LoadSchedule } from '../policy/load-schedule.ts';
 
 export interface ProfilingGrid {
   threads: number[];
@@ -48,6 +49,11 @@ export interface AutoscalingConfig {
   maxWorkers: number;
   /** 'ours' only: unload a variant after this long without a request (scale to zero); default the policy's 30 s. */
   idleUnloadMs?: number;
+  /**
+   * 'ours' only: load known to be coming (a launch, a daily peak). Capacity for a window is planned `leadS` ahead
+   * of it, scaled from the mix of traffic measured in the last minute (src/policy/load-schedule.ts).
+   */
+  schedule?: LoadSchedule;
 }
 
 export function defaultConfig(dataDir: string): InfaasConfig {
@@ -122,4 +128,8 @@ export function validateConfig(c: InfaasConfig): void {
     throw invalid(`config: autoscaling.maxWorkers must be an integer >= initialWorkers.count (${c.initialWorkers.count}), got ${a.maxWorkers}`);
   }
   if (a.idleUnloadMs !== undefined && !(a.idleUnloadMs > 0)) throw invalid(`config: autoscaling.idleUnloadMs must be > 0, got ${a.idleUnloadMs}`);
+  if (a.schedule !== undefined) {
+    validateSchedule(a.schedule, 'config: autoscaling.schedule');
+    if (a.policy === 'infaas') throw invalid('config: autoscaling.schedule is used by the "ours" policy only (INFaaS does not forecast); remove it or use "ours"');
+  }
 }

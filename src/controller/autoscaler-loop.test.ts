@@ -3,13 +3,13 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Architecture, ReplicaStatus, WorkerClass, WorkerStatus } from '../core/types.ts';
 import { makeVariant } from '../policy/fixtures.ts';
 import type { ScalingAction, ScalingPolicy } from '../policy/scaling-policy.ts';
-import { AutoscalerLoop, toClusterSnapshot, type ScalablePool } from './autoscaler-loop.ts';
+import { AutoscalerLoop, livePolicy, toClusterSnapshot, type ScalablePool } from './autoscaler-loop.ts';
 import { ModelIndex } from './model-index.ts';
 import type { VariantSpec, WorkerClient } from './worker-client.ts';
 import { startServer } from '../bin/server.ts';
@@ -163,6 +163,32 @@ describe('AutoscalerLoop action application (fake pool)', () => {
     await loop.close();
   });
 
+  it("plans a scheduled window's workers ahead of it with 'ours' (config autoscaling.schedule), and only within the lead", async () => {
+    const start = Date.parse('2026-11-23T09:00:00Z');
+    const cfg = { policy: 'ours' as const, maxWorkers: 4, schedule: { leadS: 15, windows: [{ start: '2026-11-23T09:00:00Z', durationS: 60, qps: 8000 }] } };
+    // one worker serving 400/s of V (≈ 2,000/s a replica at batch 8): enough for now, not for 8,000/s
+    const serving = (pool: FakePool, now: number) => pool.worker([replica(V.name, {
+      lastUsedAt: now,
+      stats: { arrivalQps: 400, completedQps: 400, queueLength: 0, avgBatch: 2, avgMs: 1, p50Ms: 1, p95Ms: 1.2, e2eP95Ms: 2, replicas: 1, e2eP50Ms: 1, arrivalRps: 400, completedRps: 400, outstanding: 0, runs: 200, rejected: 0, profileP50Ms: 1, profileP95Ms: 1.2, windowMs: 1000 },
+    })]);
+    const adds = async (now: number, schedule: boolean) => {
+      const pool = new FakePool();
+      serving(pool, now);
+      const t = { now: now - 3000 };
+      const loop = new AutoscalerLoop({
+        policy: livePolicy(schedule ? cfg : { policy: 'ours', maxWorkers: 4 }, CLS.name), pool, index: () => INDEX, workerClasses: [CLS],
+        minWorkers: 1, maxWorkers: 4, log: quiet, now: () => t.now,
+      });
+      for (; t.now <= now; t.now += 1000) await loop.tickOnce();
+      await new Promise((r) => setImmediate(r));
+      await loop.close();
+      return pool.calls.filter((c) => c.startsWith("add")).length;
+    };
+    assert.ok((await adds(start - 10_000, true)) >= 1, '10 s ahead: a worker for 8,000/s is asked for');
+    assert.equal(await adds(start - 60_000, true), 0, 'a minute ahead: beyond the 15 s lead, nothing yet');
+    assert.equal(await adds(start - 10_000, false), 0, 'without the schedule: nothing');
+  });
+
   it('builds the snapshot from statuses: replicas, loading, stats and utilisation', () => {
     const stats = { arrivalQps: 100, completedQps: 100, queueLength: 2, avgBatch: 4, avgMs: 10, p50Ms: 9, p95Ms: 12, e2eP95Ms: 20, replicas: 1, slowdownP50: 1.2, slowdownP95: 1.1 };
     const s: WorkerStatus = {
@@ -202,6 +228,12 @@ describe('autoscaling config and --autoscale', () => {
       assert.throws(() => loadConfig(dir, { autoscaling: { policy: 'ours', maxWorkers: 0 } }), /maxWorkers must be an integer >= initialWorkers.count/);
       assert.throws(() => loadConfig(dir, { autoscaling: { policy: 'ours', maxWorkers: 2, idleUnloadMs: -1 } }), /idleUnloadMs must be > 0/);
       assert.throws(() => loadConfig(dir, { initialWorkers: { workerClass: 'cpu-2', count: 0 } }), /initialWorkers.count must be an integer >= 1/);
+      const schedule = { windows: [{ start: '09:00', durationS: 600, qps: 500 }] };
+      writeFileSync(join(dir, 'infaas.json'), JSON.stringify({ autoscaling: { schedule } }));
+      assert.deepEqual(loadConfig(dir).autoscaling, { policy: 'ours', maxWorkers: byCores, schedule }, 'from the file, merged');
+      assert.throws(() => loadConfig(dir, { autoscaling: { policy: 'infaas' } as never }), /autoscaling.schedule is used by the "ours" policy only/);
+      writeFileSync(join(dir, 'infaas.json'), JSON.stringify({ autoscaling: { schedule: { windows: [{ start: '9am', durationS: 600, qps: 500 }] } } }));
+      assert.throws(() => loadConfig(dir), /config: autoscaling.schedule.windows\[0\].start must be "HH:MM"/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -247,10 +279,16 @@ describe('AutoscalerLoop live (real server, worker processes and the ours policy
     const dataDir = mkdtempSync(join(tmpdir(), 'infaas-autoscale-'));
     const server = await startServer({
       dataDir, demo: false, autoscale: 'ours',
-      config: { port: 0, profiling: SMALL_GRID, autoscaling: { policy: 'off', maxWorkers: 2, idleUnloadMs: 1500 } },
+      config: {
+        port: 0, profiling: SMALL_GRID,
+        // a load schedule two hours ahead: shown in the status, nothing planned for it yet
+        autoscaling: { policy: 'off', maxWorkers: 2, idleUnloadMs: 1500, schedule: { leadS: 60, windows: [{ start: new Date(Date.now() + 7.2e6).toISOString(), durationS: 60, qps: 900 }] } },
+      },
     });
     try {
       assert.ok(server.autoscaler, 'the loop runs with --autoscale ours');
+      const status: any = await (await fetch(`${server.url}/v1/workers`)).json();
+      assert.deepEqual(status.autoscaling.schedule, { leadS: 60, expectedQps: 0 });
       const [explicit, queried] = await registerZooArch(server.url, 'fmnist-linear');
       const held = async (variant: string) => {
         const ws: any = await (await fetch(`${server.url}/v1/workers`)).json();

@@ -15,6 +15,7 @@ import type { Selection } from '../select-variant.ts';
 import type { HealthConfig } from '../variant-health.ts';
 import { autoscaleWorkers, EMPTY_WORKER_AUTOSCALER_STATE, type WorkerAutoscalerConfig, type WorkerAutoscalerState } from '../worker-autoscaler.ts';
 import { placeReplicas, type DemandHistory, type PlacementConfig } from './placement.ts';
+import { forecastPeak } from '../load-schedule.ts';
 
 export interface OursOptions {
   workerClass?: string;
@@ -34,18 +35,27 @@ export interface OursOptions {
 /**
  * Each family's demand at the forecast's peak over [now, now + leadMs], scaled from its last measured demand by
  * forecast peak / measured total, when that peak is over 1.2x the measured total (placement plans for the larger
- * of it and its history, which keeps only what was measured). Undefined otherwise, or before any demand was
- * measured.
+ * of it and its history, which keeps only what was measured). In a lull (nothing measured this tick) the mix of
+ * the latest tick that measured any demand is scaled. Undefined otherwise, or when nothing was measured at all in
+ * the history: with no mix to scale, the forecast cannot say which models the load will ask for.
  */
 export function forecastDemand(history: DemandHistory, forecast: DemandForecast, now: number): Map<string, number> | undefined {
-  let total = 0;
-  for (const h of history.values()) total += h.at(-1) ?? 0;
-  if (!(total > 0)) return undefined;
-  let ahead = 0;
-  for (let dt = 0; dt <= forecast.leadMs; dt += 250) ahead = Math.max(ahead, forecast.rate(now + dt));
-  if (!(ahead > 1.2 * total)) return undefined;
-  const f = ahead / total;
-  return new Map([...history].map(([k, h]) => [k, (h.at(-1) ?? 0) * f]));
+  const ahead = forecastPeak(forecast, now);
+  if (!(ahead > 0)) return undefined;
+  const last = (h: readonly number[], back: number) => h[h.length - back] ?? 0;
+  const depth = Math.max(0, ...[...history.values()].map((h) => h.length));
+  for (let back = 1; back <= depth; back++) {
+    let total = 0;
+    for (const h of history.values()) total += last(h, back);
+    if (!(total > 0)) continue;
+    // the rise is measured against what is measured now (0 in a lull), the mix from the latest tick that had one
+    let current = 0;
+    for (const h of history.values()) current += last(h, 1);
+    if (!(ahead > 1.2 * current)) return undefined;
+    const f = ahead / total;
+    return new Map([...history].map(([k, h]) => [k, last(h, back) * f]));
+  }
+  return undefined;
 }
 
 /**

@@ -242,6 +242,10 @@ test('a forecast rise within the lead becomes each family\'s expected demand, sc
   assert.equal(forecastDemand(history, { ...burst, leadMs: 3000 }, 0), undefined);
   assert.equal(forecastDemand(history, { leadMs: 5000, rate: () => 180 }, 0), undefined);
   assert.equal(forecastDemand(new Map([['x.fp32', [0]]]), burst, 0), undefined);
+  // in a lull (nothing measured this tick) the latest mix measured is scaled: 1600 / (100 + 60)
+  const lull = new Map([['x.fp32', [90, 100, 0]], ['y.fp32', [50, 60, 0]]]);
+  assert.deepEqual([...forecastDemand(lull, burst, 0)!], [['x.fp32', 1000], ['y.fp32', 600]]);
+  assert.equal(forecastDemand(lull, { leadMs: 5000, rate: () => 0 }, 0), undefined, 'no load expected');
   // placement plans for it (x.a alone takes the whole 1600/s: 1600 / (125/s × 0.5) = 25.6 → 26 replicas), and its
   // history keeps only what was measured
   const w1 = workerSnap('w1', { variants: [variantSnap('x.a', { minSloMs: 40, stats: { arrivalQps: 100 } })] });
