@@ -52,7 +52,9 @@ printTable(fleets.map((n) => {
 // The least capacity for the peak: per query class, the fewest thread-ms per query of any variant meeting its
 // accuracy, at any batch whose profiled p95 fits `share` of the SLO, as if every thread were busy all the time
 // with no wait to fill a batch (mean of the simulator's lognormal noise, e^(σ²/2), included). No fleet serving
-// the peak at its SLO needs fewer threads; `ours` plans at half the SLO (the other half is the batch's wait).
+// the peak at its SLO needs fewer threads. Half the SLO is the budget `ours` sizes batches within (the other half
+// is the batch's wait); every batch size is tried here, not only sloBatch's 1, 2, 3, 4, 8, ..., and at 100% busy
+// rather than `ours`' 90%, so that row too is a bound below what `ours` itself would plan.
 const mix = defaultMix(catalogue);
 const weight = mix.reduce((a, c) => a + c.weight, 0);
 const peakThreads = (share: number) => mix.reduce((sum, c) => {

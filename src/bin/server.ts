@@ -14,7 +14,7 @@ import { Registry, type ProfilerRunner } from '../controller/registry.ts';
 import { Dispatcher, type UseCaseRouter } from '../controller/dispatcher.ts';
 import { LiveClusterView } from '../controller/live-cluster-view.ts';
 import { AutoscalerLoop, livePolicy } from '../controller/autoscaler-loop.ts';
-import { forecastPeak, scheduleForecast } from '../policy/load-schedule.ts';
+import { forecastPeak, pastWindows, scheduleForecast } from '../policy/load-schedule.ts';
 import { WorkerStateRecorder } from '../controller/worker-state-recorder.ts';
 import { InfaasApi } from '../api/facade.ts';
 import { buildRestServer } from '../frontends/rest/rest-server.ts';
@@ -95,16 +95,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let autoscaler: AutoscalerLoop | undefined;
   const viaPolicy: UseCaseRouter = (q, v, catalogue, now) => autoscaler!.route(q, v, catalogue, now);
   const dispatcher = new Dispatcher({ index: () => index, workers: pool, view, route: () => (autoscaler ? viaPolicy : undefined) });
-  const schedule = config.autoscaling.schedule && scheduleForecast(config.autoscaling.schedule);
+  const schedule = config.autoscaling.policy === 'ours' && config.autoscaling.schedule ? scheduleForecast(config.autoscaling.schedule) : undefined;
   const scheduleStatus = () => (schedule ? { schedule: { leadS: schedule.leadMs / 1000, expectedQps: forecastPeak(schedule, Date.now()) } } : {});
+  if (config.autoscaling.schedule) {
+    if (!schedule) process.stderr.write(`[autoscaler] the load schedule is not used: autoscaling is ${config.autoscaling.policy}\n`);
+    for (const w of pastWindows(config.autoscaling.schedule, Date.now())) process.stderr.write(`[autoscaler] the load schedule's window at ${w.start} is over already\n`);
+  }
   if (config.autoscaling.policy !== 'off') {
     autoscaler = new AutoscalerLoop({
-      policy: livePolicy(config.autoscaling, workerClass.name), pool, index: () => index, workerClasses: config.workerClasses,
+      policy: livePolicy(config.autoscaling, workerClass.name, schedule), pool, index: () => index, workerClasses: config.workerClasses,
       minWorkers: config.initialWorkers.count, maxWorkers: config.autoscaling.maxWorkers, window: () => dispatcher.takeWindow(),
       log: { info: log, warn: (m) => process.stderr.write(`[autoscaler] ${m}\n`), error: (m) => process.stderr.write(`[autoscaler] ERROR ${m}\n`) },
     });
     autoscaler.start();
-    if (config.autoscaling.schedule) log(`load schedule: ${config.autoscaling.schedule.windows.length} window(s), planned ${schedule!.leadMs / 1000} s ahead`);
+    if (schedule) log(`load schedule: ${config.autoscaling.schedule!.windows.length} window(s), planned ${schedule.leadMs / 1000} s ahead`);
     log(`autoscaling with policy ${config.autoscaling.policy} (at most ${config.autoscaling.maxWorkers} workers)`);
   }
 

@@ -51,7 +51,7 @@ export interface AutoscalingConfig {
   idleUnloadMs?: number;
   /**
    * 'ours' only: load known to be coming (a launch, a daily peak). Capacity for a window is planned `leadS` ahead
-   * of it, scaled from the mix of traffic measured in the last minute (src/policy/load-schedule.ts).
+   * of it, split over the models in the mix measured over the last minute (src/policy/load-schedule.ts).
    */
   schedule?: LoadSchedule;
 }
@@ -130,6 +130,8 @@ export function validateConfig(c: InfaasConfig): void {
   if (a.idleUnloadMs !== undefined && !(a.idleUnloadMs > 0)) throw invalid(`config: autoscaling.idleUnloadMs must be > 0, got ${a.idleUnloadMs}`);
   if (a.schedule !== undefined) {
     validateSchedule(a.schedule, 'config: autoscaling.schedule');
-    if (a.policy === 'infaas') throw invalid('config: autoscaling.schedule is used by the "ours" policy only (INFaaS does not forecast); remove it or use "ours"');
+    if (a.policy === 'infaas') {
+      throw invalid('config: autoscaling.schedule is used by the "ours" policy only (INFaaS does not forecast); remove it from infaas.json to run "infaas", or run "ours"');
+    }
   }
 }

@@ -11,7 +11,7 @@ import { infaasPolicy } from '../policy/policies/infaas.ts';
 import { OURS_MODELS, OURS_PLACEMENT, oursPolicy } from '../policy/policies/ours.ts';
 import { scheduleForecast } from '../policy/load-schedule.ts';
 import type { ClusterView } from '../policy/cluster-view.ts';
-import type { ClusterSnapshot, QueryDemand, ScalingAction, ScalingPolicy, VariantSnapshot, WindowStats, WorkerSnapshot } from '../policy/scaling-policy.ts';
+import type { ClusterSnapshot, DemandForecast, QueryDemand, ScalingAction, ScalingPolicy, VariantSnapshot, WindowStats, WorkerSnapshot } from '../policy/scaling-policy.ts';
 import type { Selection } from '../policy/select-variant.ts';
 import { specOf, type DispatchWindow } from './dispatcher.ts';
 import type { ModelIndex } from './model-index.ts';
@@ -67,15 +67,18 @@ const defaultLog: PoolLogger = {
   error: (m) => process.stderr.write(`[autoscaler] ERROR ${m}\n`),
 };
 
-/** The live policy for a config: 'ours' (with its load schedule, if any) or 'infaas' on the initial worker class, within maxWorkers. */
-export function livePolicy(cfg: AutoscalingConfig, workerClass: string): ScalingPolicy<unknown> {
+/**
+ * The live policy for a config: 'ours' (with its load schedule as its forecast, if any: pass `forecast` when it is
+ * already built) or 'infaas' on the initial worker class, within maxWorkers.
+ */
+export function livePolicy(cfg: AutoscalingConfig, workerClass: string, forecast?: DemandForecast): ScalingPolicy<unknown> {
   switch (cfg.policy) {
     case 'ours': {
       const models = cfg.idleUnloadMs !== undefined ? { ...OURS_MODELS, idleUnloadMs: cfg.idleUnloadMs } : OURS_MODELS;
       // A live worker holds one replica per variant (and runs one batch at a time): more are never applied.
       const placement = { ...OURS_PLACEMENT, maxReplicasPerWorker: 1 };
-      const forecast = cfg.schedule && scheduleForecast(cfg.schedule);
-      return oursPolicy({ workerClass, maxWorkers: cfg.maxWorkers, models, placement, forecast }) as unknown as ScalingPolicy<unknown>;
+      const ahead = forecast ?? (cfg.schedule && scheduleForecast(cfg.schedule));
+      return oursPolicy({ workerClass, maxWorkers: cfg.maxWorkers, models, placement, forecast: ahead }) as unknown as ScalingPolicy<unknown>;
     }
     case 'infaas':
       return infaasPolicy(workerClass, cfg.maxWorkers) as unknown as ScalingPolicy<unknown>;

@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_SCHEDULE_LEAD_S, scheduleForecast, validateSchedule } from './load-schedule.ts';
+import { DEFAULT_SCHEDULE_LEAD_S, forecastPeak, pastWindows, scheduleForecast, validateSchedule } from './load-schedule.ts';
 
 const T0 = Date.parse('2026-11-23T09:00:00Z');
 
@@ -43,8 +43,31 @@ test('a bad schedule is refused with the field that is wrong', () => {
   bad({ windows: [{ start: '9:00', durationS: 60, qps: 1 }] }, /windows\[0\].start must be "HH:MM" \(daily, UTC\) or a date-time with a zone/);
   bad({ windows: [{ start: '2026-11-23T09:00:00', durationS: 60, qps: 1 }] }, /windows\[0\].start/);
   bad({ windows: [{ start: '2026-13-45T09:00:00Z', durationS: 60, qps: 1 }] }, /windows\[0\].start/);
+  // days a month does not have (Date.parse would roll them over into the next month)
+  bad({ windows: [{ start: '2026-02-30T09:00:00Z', durationS: 60, qps: 1 }] }, /windows\[0\].start/);
+  bad({ windows: [{ start: '2026-02-29T09:00:00Z', durationS: 60, qps: 1 }] }, /windows\[0\].start/);
+  bad({ windows: [{ start: '2026-04-31T09:00:00Z', durationS: 60, qps: 1 }] }, /windows\[0\].start/);
+  assert.doesNotThrow(() => validateSchedule({ windows: [{ start: '2028-02-29T09:00:00Z', durationS: 60, qps: 1 }] }), 'a leap day');
+  // typos are not dropped silently
+  bad({ lead: 60, windows: [] }, /has an unknown field "lead"; its fields are leadS and windows/);
+  bad({ windows: [{ start: '09:00', durationS: 60, qps: 1, tz: 'Europe/Paris' }] }, /windows\[0\] has an unknown field "tz"/);
+  bad({ windows: [null] }, /windows\[0\] must be an object/);
+  bad({ windows: [{ start: '2026-11-23T09:00:00Z', durationS: Infinity, qps: 1 }] }, /durationS must be a number of seconds > 0/);
   bad({ windows: [{ start: '09:00', durationS: 60, qps: 1 }, { start: '10:00', durationS: 90_000, qps: 1 }] }, /windows\[1\].durationS must be .* at most a day for a daily window, got 90000/);
   bad({ windows: [{ start: '09:00', durationS: 60, qps: 0 }] }, /windows\[0\].qps must be a number > 0, got 0/);
   bad({ windows: [{ start: '09:00', durationS: '60', qps: 1 }] }, /durationS must be a number of seconds > 0/);
   assert.doesNotThrow(() => validateSchedule({ windows: [] }));
+});
+
+test('the peak over the lead is exact: a window shorter than any sampling step is not missed; past windows are listed', () => {
+  const s = { leadS: 60, windows: [{ start: '2026-11-23T09:00:30.1Z', durationS: 0.05, qps: 700 }, { start: '09:10', durationS: 60, qps: 300 }] };
+  const f = scheduleForecast(s);
+  assert.equal(forecastPeak(f, T0), 700, 'a 50 ms window 30.1 s ahead');
+  assert.equal(forecastPeak(f, T0 + 31_000), 0, 'after it, nothing within the next minute');
+  assert.equal(forecastPeak(f, T0 + 9 * 60_000 + 1), 300, 'the daily window at 09:10 is within the lead');
+  assert.equal(forecastPeak(f, T0 + 86_400_000 + 9 * 60_000 + 1), 300, 'and the next day');
+  // a forecast without an exact peak is sampled
+  assert.equal(forecastPeak({ leadMs: 1000, rate: (t) => (t >= 500 && t < 800 ? 9 : 1) }, 0), 9);
+  assert.deepEqual(pastWindows(s, T0 + 60_000).map((w) => w.start), ['2026-11-23T09:00:30.1Z']);
+  assert.deepEqual(pastWindows(s, T0), []);
 });

@@ -10,7 +10,7 @@ export interface ScheduledLoad {
   start: string;
   /** How long it lasts, seconds (at most a day for a daily window). */
   durationS: number;
-  /** Expected total query rate during the window, queries per second. */
+  /** Expected total rate during the window, in samples (inputs) per second: a request of 8 inputs counts 8. */
   qps: number;
 }
 
@@ -23,33 +23,55 @@ export interface LoadSchedule {
   windows: ScheduledLoad[];
 }
 
-/** Default lead: a local worker process starts and loads its models in a few seconds; twice that, with room. */
+/**
+ * Default lead. A local worker process starts in about 0.4 s on this project's machine, a cloud VM in tens of
+ * seconds or more; 15 s covers a local start and its model loads with plenty of room. Raise it for remote workers.
+ */
 export const DEFAULT_SCHEDULE_LEAD_S = 15;
 
 const DAY_MS = 86_400_000;
 const DAILY = /^([01]\d|2[0-3]):([0-5]\d)$/;
 // A date and a time with a zone: a local time would mean a different instant on every machine.
-const ONCE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+const ONCE = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+const SCHEDULE_KEYS = new Set(['leadS', 'windows']);
+const WINDOW_KEYS = new Set(['start', 'durationS', 'qps']);
 
 type Window = { daily: boolean; startMs: number; durationMs: number; qps: number };
+
+/** A real calendar date-time with a zone (Date.parse rolls "2026-02-30" over to March 2nd instead of refusing it). */
+function isOnce(start: string): boolean {
+  const m = ONCE.exec(start);
+  if (!m || !Number.isFinite(Date.parse(start))) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d;
+}
+
+function unknownKey(o: object, known: ReadonlySet<string>): string | undefined {
+  return Object.keys(o).find((k) => !known.has(k));
+}
 
 /** Throws INVALID_ARGUMENT naming the first bad field (`where` prefixes it, e.g. "config: autoscaling.schedule"). */
 export function validateSchedule(s: unknown, where = 'schedule'): asserts s is LoadSchedule {
   if (!s || typeof s !== 'object' || Array.isArray(s)) throw invalid(`${where} must be an object {"leadS"?, "windows": [...]}`);
   const o = s as Record<string, unknown>;
+  const extra = unknownKey(o, SCHEDULE_KEYS);
+  if (extra !== undefined) throw invalid(`${where} has an unknown field "${extra}"; its fields are leadS and windows`);
   if (o.leadS !== undefined && !(typeof o.leadS === 'number' && o.leadS >= 0 && o.leadS <= 3600)) {
     throw invalid(`${where}.leadS must be a number of seconds in 0..3600, got ${JSON.stringify(o.leadS)}`);
   }
   if (!Array.isArray(o.windows)) throw invalid(`${where}.windows must be a list of {"start", "durationS", "qps"}`);
   o.windows.forEach((w: unknown, i) => {
     const at = `${where}.windows[${i}]`;
-    if (!w || typeof w !== 'object') throw invalid(`${at} must be an object {"start", "durationS", "qps"}`);
+    if (!w || typeof w !== 'object' || Array.isArray(w)) throw invalid(`${at} must be an object {"start", "durationS", "qps"}`);
+    const wextra = unknownKey(w, WINDOW_KEYS);
+    if (wextra !== undefined) throw invalid(`${at} has an unknown field "${wextra}"; its fields are start, durationS and qps (times are UTC or carry their zone)`);
     const { start, durationS, qps } = w as Record<string, unknown>;
-    if (typeof start !== 'string' || !(DAILY.test(start) || (ONCE.test(start) && Number.isFinite(Date.parse(start))))) {
+    if (typeof start !== 'string' || !(DAILY.test(start) || isOnce(start))) {
       throw invalid(`${at}.start must be "HH:MM" (daily, UTC) or a date-time with a zone such as "2026-11-23T09:00:00Z", got ${JSON.stringify(start)}`);
     }
     const most = DAILY.test(start) ? 86_400 : Infinity;
-    if (!(typeof durationS === 'number' && durationS > 0 && durationS <= most)) {
+    if (!(typeof durationS === 'number' && durationS > 0 && Number.isFinite(durationS) && durationS <= most)) {
       throw invalid(`${at}.durationS must be a number of seconds > 0${most < Infinity ? ' and at most a day for a daily window' : ''}, got ${JSON.stringify(durationS)}`);
     }
     if (!(typeof qps === 'number' && qps > 0 && Number.isFinite(qps))) throw invalid(`${at}.qps must be a number > 0, got ${JSON.stringify(qps)}`);
@@ -63,10 +85,14 @@ function windowOf(w: ScheduledLoad): Window {
   return { daily: false, startMs: Date.parse(w.start), durationMs, qps: w.qps };
 }
 
-function covers(w: Window, t: number): boolean {
-  if (!w.daily) return t >= w.startMs && t < w.startMs + w.durationMs;
-  // time since the window's most recent daily start
-  return (((t - w.startMs) % DAY_MS) + DAY_MS) % DAY_MS < w.durationMs;
+/** True when the window is on at some time in [from, to] (from = to: at that instant). */
+function overlaps(w: Window, from: number, to: number): boolean {
+  if (!w.daily) return w.startMs <= to && from < w.startMs + w.durationMs;
+  // the occurrences that can touch [from, to]: the one started last before `from` and the ones after it up to `to`
+  for (let s = w.startMs + Math.floor((from - w.startMs) / DAY_MS) * DAY_MS; s <= to; s += DAY_MS) {
+    if (from < s + w.durationMs) return true;
+  }
+  return false;
 }
 
 /**
@@ -76,18 +102,25 @@ function covers(w: Window, t: number): boolean {
 export function scheduleForecast(s: LoadSchedule): DemandForecast {
   validateSchedule(s);
   const windows = s.windows.map(windowOf);
-  return {
-    leadMs: (s.leadS ?? DEFAULT_SCHEDULE_LEAD_S) * 1000,
-    rate: (t) => {
-      let r = 0;
-      for (const w of windows) if (w.qps > r && covers(w, t)) r = w.qps;
-      return r;
-    },
+  const peak = (from: number, to: number) => {
+    let r = 0;
+    for (const w of windows) if (w.qps > r && overlaps(w, from, to)) r = w.qps;
+    return r;
   };
+  return { leadMs: (s.leadS ?? DEFAULT_SCHEDULE_LEAD_S) * 1000, rate: (t) => peak(t, t), peak };
 }
 
-/** The highest rate a forecast expects over [now, now + leadMs], sampled every 250 ms. */
+/** One-off windows that have already ended at `now` (worth a warning: they will never be used). */
+export function pastWindows(s: LoadSchedule, now: number): ScheduledLoad[] {
+  return s.windows.filter((w) => {
+    const x = windowOf(w);
+    return !x.daily && x.startMs + x.durationMs <= now;
+  });
+}
+
+/** The highest rate a forecast expects over [now, now + leadMs] (sampled every 250 ms unless it says exactly). */
 export function forecastPeak(forecast: DemandForecast, now: number): number {
+  if (forecast.peak) return forecast.peak(now, now + forecast.leadMs);
   let peak = 0;
   for (let dt = 0; dt <= forecast.leadMs; dt += 250) peak = Math.max(peak, forecast.rate(now + dt));
   return peak;

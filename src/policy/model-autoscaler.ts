@@ -32,6 +32,8 @@ export interface ModelAutoscalerConfig {
   verticalRatio: number;
   /** Variants the autoscaler may never switch away from or unload (fixed-variant baselines). */
   pinned?: ReadonlySet<string>;
+  /** Variants not to unload for being idle (a forecast expects load for them soon); they may still be switched. */
+  keepLoaded?: ReadonlySet<string>;
 }
 
 /** INFaaS's CPU model autoscaler (REFERENCE.md §1). */
@@ -129,7 +131,7 @@ export function autoscaleModels(
     const capacity = v.replicas * thr;
     const threadsEach = e.variant.config.threads;
 
-    if (!pinned && cfg.idleUnloadMs !== Infinity && now - v.lastUsedAt >= cfg.idleUnloadMs && v.stats.queueLength === 0) {
+    if (!pinned && cfg.idleUnloadMs !== Infinity && now - v.lastUsedAt >= cfg.idleUnloadMs && v.stats.queueLength === 0 && !cfg.keepLoaded?.has(v.variant)) {
       actions.push({ kind: 'unload', worker: worker.id, variant: v.variant });
       continue;
     }

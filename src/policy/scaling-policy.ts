@@ -105,6 +105,8 @@ export interface DemandForecast {
   rate(t: number): number;
   /** How far ahead to look, ms: a worker's start time and a tick or two. */
   leadMs: number;
+  /** The highest rate over [from, to], when the forecast can say exactly (else it is sampled from `rate`). */
+  peak?(from: number, to: number): number;
 }
 
 /** What a policy may know when it starts (a live controller passes its config and a forecast, if any). */

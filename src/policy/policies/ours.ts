@@ -10,7 +10,7 @@ import { EMPTY_CLUSTER } from '../cluster-view.ts';
 import type { ModelAutoscalerConfig, ModelAutoscalerState } from '../model-autoscaler.ts';
 import { p50At, type Catalogue } from '../catalogue.ts';
 import type { ClusterView } from '../cluster-view.ts';
-import type { DemandForecast, QueryDemand, ScalingAction, ScalingPolicy, WorkerSnapshot } from '../scaling-policy.ts';
+import type { ClusterSnapshot, DemandForecast, QueryDemand, ScalingAction, ScalingPolicy, WorkerSnapshot } from '../scaling-policy.ts';
 import type { Selection } from '../select-variant.ts';
 import type { HealthConfig } from '../variant-health.ts';
 import { autoscaleWorkers, EMPTY_WORKER_AUTOSCALER_STATE, type WorkerAutoscalerConfig, type WorkerAutoscalerState } from '../worker-autoscaler.ts';
@@ -33,29 +33,27 @@ export interface OursOptions {
 }
 
 /**
- * Each family's demand at the forecast's peak over [now, now + leadMs], scaled from its last measured demand by
- * forecast peak / measured total, when that peak is over 1.2x the measured total (placement plans for the larger
- * of it and its history, which keeps only what was measured). In a lull (nothing measured this tick) the mix of
- * the latest tick that measured any demand is scaled. Undefined otherwise, or when nothing was measured at all in
- * the history: with no mix to scale, the forecast cannot say which models the load will ask for.
+ * Each family's demand at the forecast's peak over [now, now + leadMs]: that peak split over the families in the
+ * proportions of their demand summed over the history (the mix of the last holdTicks ticks), when the peak is over
+ * 1.2x the total measured now (placement plans for the larger of it and its history, which keeps only what was
+ * measured). Undefined otherwise, and when the history measured no demand at all: with no mix to split it by, a
+ * forecast cannot say which models the load will ask for. A family drops out of the history once no worker holds
+ * it (an idle model is unloaded after idleUnloadMs unless a forecast is already expecting it).
  */
 export function forecastDemand(history: DemandHistory, forecast: DemandForecast, now: number): Map<string, number> | undefined {
   const ahead = forecastPeak(forecast, now);
   if (!(ahead > 0)) return undefined;
-  const last = (h: readonly number[], back: number) => h[h.length - back] ?? 0;
-  const depth = Math.max(0, ...[...history.values()].map((h) => h.length));
-  for (let back = 1; back <= depth; back++) {
-    let total = 0;
-    for (const h of history.values()) total += last(h, back);
-    if (!(total > 0)) continue;
-    // the rise is measured against what is measured now (0 in a lull), the mix from the latest tick that had one
-    let current = 0;
-    for (const h of history.values()) current += last(h, 1);
-    if (!(ahead > 1.2 * current)) return undefined;
-    const f = ahead / total;
-    return new Map([...history].map(([k, h]) => [k, last(h, back) * f]));
+  let current = 0;
+  let total = 0;
+  const sums = new Map<string, number>();
+  for (const [k, h] of history) {
+    current += h.at(-1) ?? 0;
+    const sum = h.reduce((a, x) => a + x, 0);
+    sums.set(k, sum);
+    total += sum;
   }
-  return undefined;
+  if (!(total > 0) || !(ahead > 1.2 * current)) return undefined;
+  return new Map([...sums].map(([k, sum]) => [k, (ahead * sum) / total]));
 }
 
 /**
@@ -132,6 +130,18 @@ export interface OursState {
   floor: { count: number; until: number };
 }
 
+/** The variants held in the snapshot whose family (artifact) has demand in `families`. */
+function variantsOf(snapshot: ClusterSnapshot, families: ReadonlyMap<string, number>): Set<string> {
+  const out = new Set<string>();
+  for (const w of snapshot.workers) {
+    for (const v of w.variants) {
+      const artifact = snapshot.catalogue.entry(v.variant)?.variant.artifactId;
+      if (artifact !== undefined && (families.get(artifact) ?? 0) > 0) out.add(v.variant);
+    }
+  }
+  return out;
+}
+
 /** True when a ready worker is busy nearly all the time running nearly full batches (see FloorConfig). */
 export function saturated(w: WorkerSnapshot, catalogue: Catalogue, cfg: FloorConfig): boolean {
   if (w.phase !== 'ready' || w.utilisation < cfg.busy) return false;
@@ -194,10 +204,12 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
       const actions: ScalingAction[] = [];
       const h = healthPass(snapshot, healthCfg, state.health, now);
       actions.push(...h.actions);
-      const m = modelsPass(snapshot, modelCfg, state.models, now);
+      const ahead = opts.forecast && forecastDemand(state.demand, opts.forecast, now);
+      // The variants of families a forecast expects load for stay loaded however long they have been idle.
+      const m = modelsPass(snapshot, ahead ? { ...modelCfg, keepLoaded: variantsOf(snapshot, ahead) } : modelCfg, state.models, now);
       actions.push(...m.actions);
       const models = m.states;
-      const p = placeReplicas(snapshot, placeCfg, state.demand, opts.forecast && forecastDemand(state.demand, opts.forecast, now));
+      const p = placeReplicas(snapshot, placeCfg, state.demand, ahead);
       actions.push(...p.actions);
       let floor = state.floor;
       // The dispatcher's failed cold starts count only for variants no ready worker holds (none had the memory or

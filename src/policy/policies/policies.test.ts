@@ -233,17 +233,17 @@ test('placement with shedIdleShare sheds a surplus holder only once the router s
   assert.deepEqual(placeReplicas(two(2), idlePlace, new Map()).actions, [{ kind: 'unload', worker: 'w2', variant: 'x.a' }], '2/s ≤ 2% of 125/s: idle, shed');
 });
 
-test('a forecast rise within the lead becomes each family\'s expected demand, scaled from its last one', () => {
-  const history = new Map([['x.fp32', [90, 100]], ['y.fp32', [50, 60]]]);
+test('a forecast rise within the lead becomes each family\'s expected demand, split by the mix of the history', () => {
+  const history = new Map([['x.fp32', [90, 110]], ['y.fp32', [70, 50]]]);
   const burst = { leadMs: 5000, rate: (t: number) => (t >= 4000 && t < 9000 ? 1600 : 160) };
-  // measured total 160/s, 1600/s expected 4 s ahead: every family's last demand × 10
+  // measured total 160/s, 1600/s expected 4 s ahead: split 200 : 120 as over the history
   assert.deepEqual([...forecastDemand(history, burst, 0)!], [['x.fp32', 1000], ['y.fp32', 600]]);
   // nothing beyond the lead, nothing when the rise is small, nothing before any demand is measured
   assert.equal(forecastDemand(history, { ...burst, leadMs: 3000 }, 0), undefined);
   assert.equal(forecastDemand(history, { leadMs: 5000, rate: () => 180 }, 0), undefined);
   assert.equal(forecastDemand(new Map([['x.fp32', [0]]]), burst, 0), undefined);
-  // in a lull (nothing measured this tick) the latest mix measured is scaled: 1600 / (100 + 60)
-  const lull = new Map([['x.fp32', [90, 100, 0]], ['y.fp32', [50, 60, 0]]]);
+  // in a lull (nothing measured this tick) the mix over the history still splits it
+  const lull = new Map([['x.fp32', [90, 110, 0]], ['y.fp32', [70, 50, 0]]]);
   assert.deepEqual([...forecastDemand(lull, burst, 0)!], [['x.fp32', 1000], ['y.fp32', 600]]);
   assert.equal(forecastDemand(lull, { leadMs: 5000, rate: () => 0 }, 0), undefined, 'no load expected');
   // placement plans for it (x.a alone takes the whole 1600/s: 1600 / (125/s × 0.5) = 25.6 → 26 replicas), and its
@@ -330,4 +330,21 @@ test('ours: workers above the estimate go even while busy (deadline-aware batchi
     state = r.state;
   }
   assert.ok(removed >= 1, 'a busy surplus worker is removed');
+});
+
+test('ours: a model idle in a lull stays loaded while a forecast expects its load, and is unloaded without one', () => {
+  // x.a took 50/s for a few ticks, then nothing for longer than idleUnloadMs (30 s); a window of 500/s is 5 s ahead
+  const forecast = { leadMs: 10_000, rate: (t: number) => (t >= 45_000 ? 500 : 0) };
+  const run = (withForecast: boolean) => {
+    const p = oursPolicy({ maxWorkers: 10, ...(withForecast ? { forecast } : {}) });
+    let { state } = p.init(ctx);
+    const w = (qps: number) => snap([workerSnap('w1', { variants: [variantSnap('x.a', { minSloMs: 40, lastUsedAt: 3000, stats: { arrivalQps: qps, completedQps: qps, avgBatch: 1 } })] })]);
+    for (let t = 1000; t <= 3000; t += 1000) state = p.tick(w(50), t, state).state;
+    return p.tick(w(0), 40_000, state).actions;
+  };
+  const unloads = (acts: ReturnType<typeof run>) => acts.filter((x) => x.kind === 'unload' && x.variant === 'x.a');
+  assert.deepEqual(unloads(run(false)), [{ kind: 'unload', worker: 'w1', variant: 'x.a' }], 'idle 37 s: scale to zero');
+  const kept = run(true);
+  assert.deepEqual(unloads(kept), [], 'the forecast keeps it');
+  assert.ok(kept.some((x) => x.kind === 'addWorker' || (x.kind === 'load' && x.variant === 'x.a')), `planned for 500/s: ${JSON.stringify(kept)}`);
 });
