@@ -163,6 +163,35 @@ describe('AutoscalerLoop action application (fake pool)', () => {
     await loop.close();
   });
 
+  it('spreads a hot variant over as many workers as its replicas (a live worker holds one replica of a variant) and keeps them', async () => {
+    // 8,000/s of V, ~2,000/s per replica: 4 replicas, so 4 workers even though 4 threads fit in two cpu-2 workers
+    const pool = new FakePool();
+    pool.worker([replica(V.name)]);
+    const t = { now: 0 };
+    const stats = (qps: number) => ({
+      arrivalQps: qps, completedQps: qps, queueLength: 0, avgBatch: 2, avgMs: 1, p50Ms: 1, p95Ms: 1.2, e2eP95Ms: 2, replicas: 1,
+      e2eP50Ms: 1, arrivalRps: qps, completedRps: qps, outstanding: 0, runs: 200, rejected: 0, profileP50Ms: 1, profileP95Ms: 1.2, windowMs: 1000,
+    });
+    // the pool carries loads out, and the load spreads evenly over the workers holding V
+    const inner = pool.get.bind(pool);
+    pool.get = (id: string) => {
+      const c = inner(id);
+      return c && { ...c, load: async (spec: VariantSpec) => { const r = await c.load(spec); pool.statuses.find((s) => s.id === id)!.replicas.push(replica(V.name)); return r; } };
+    };
+    const holding = () => pool.statuses.filter((s) => s.replicas.length > 0);
+    const loop = new AutoscalerLoop({
+      policy: livePolicy({ policy: 'ours', maxWorkers: 8 }, CLS.name), pool, index: () => INDEX, workerClasses: [CLS], minWorkers: 1, maxWorkers: 8, log: quiet, now: () => t.now,
+    });
+    for (t.now = 1000; t.now <= 40_000; t.now += 1000) {
+      for (const s of holding()) for (const r of s.replicas) Object.assign(r, { lastUsedAt: t.now, stats: stats(8000 / holding().length) });
+      await loop.tickOnce();
+      await new Promise((r) => setImmediate(r));
+    }
+    await loop.close();
+    assert.equal(holding().length, 4, pool.calls.join(', '));
+    assert.deepEqual(pool.calls.filter((c) => c.startsWith('remove')), [], 'no worker removed again');
+  });
+
   it("plans a scheduled window's workers ahead of it with 'ours' (config autoscaling.schedule), and only within the lead", async () => {
     const start = Date.parse('2026-11-23T09:00:00Z');
     const cfg = { policy: 'ours' as const, maxWorkers: 4, schedule: { leadS: 15, windows: [{ start: '2026-11-23T09:00:00Z', durationS: 60, qps: 8000 }] } };

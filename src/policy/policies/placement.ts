@@ -55,6 +55,11 @@ export interface PlacementResult {
   threadsNeeded: number;
   /** Memory (MB) the planned replicas and the siblings still held take (for the worker autoscaler). */
   memoryNeededMB: number;
+  /**
+   * With maxReplicasPerWorker: the workers the most replicated family's plan is spread over (its replicas / that
+   * cap), which threads alone undercount (a live cpu-2 worker holds one replica of a 1-thread variant); else 0.
+   */
+  spreadWorkers: number;
 }
 
 /** A worker's replicas of a variant: `replicas` counts those still loading, `serving` only the loaded ones. */
@@ -187,6 +192,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
   const unplaced: string[] = [];
   let threadsNeeded = 0;
   let memoryNeededMB = 0;
+  let spreadWorkers = 0;
   for (const artifact of [...families.keys()].sort()) {
     const f = families.get(artifact)!;
     const { p, holders, thr, want, whole, have, haveAtSpeed, perReplica } = plans.get(artifact)!;
@@ -194,6 +200,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     // A latency-bound family cannot run on a fraction of a replica: from one replica up, count whole ones.
     threadsNeeded += (want >= 1 ? whole : want) * vThreads;
     memoryNeededMB += Math.max(1, whole) * p.memoryMB;
+    if (cfg.maxReplicasPerWorker) spreadWorkers = Math.max(spreadWorkers, Math.ceil(whole / cfg.maxReplicasPerWorker));
     for (const [name, m] of f.members) if (name !== p.name) memoryNeededMB += m.holders.reduce((a, x) => a + x.replicas, 0) * m.e.memoryMB;
     // Siblings move onto the primary only when the family's SLO is known (else nothing says the primary is better).
     for (const [name, m] of Number.isFinite(f.minSlo) ? f.members : []) {
@@ -247,7 +254,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     const take = (id: string, mb: number) => taken.set(id, (taken.get(id) ?? 0) + mb);
     actions.push(...rebalance(snapshot, cfg, [...plans.values()].filter((x) => !acted.has(x.p.name)), used, speed, slow, freeMemory, take));
   }
-  return { actions, history: nextHistory, unplaced, threadsNeeded: threadsNeeded + lostThreads, memoryNeededMB };
+  return { actions, history: nextHistory, unplaced, threadsNeeded: threadsNeeded + lostThreads, memoryNeededMB, spreadWorkers };
 }
 
 /** Planned compute above this share of a worker's threads more than its threads makes it overcommitted. */
