@@ -244,15 +244,15 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
   // A slowed worker's planned work beyond its threads (at its speed) needs threads elsewhere: nothing for a
   // slowed worker with little to do.
   let lostThreads = 0;
-  for (const [id, f] of slow) {
-    const w = snapshot.workers.find((x) => x.id === id)!;
-    lostThreads += Math.max(0, ((used.get(id) ?? 0) - w.threads) / f);
+  for (const w of snapshot.workers) {
+    const f = slow.get(w.id);
+    if (f !== undefined) lostThreads += Math.max(0, -free(w) / f);
   }
   if (cfg.rebalance) {
     // Families this step already acts on are left alone: one change per family and step.
     const acted = new Set(actions.map((a) => ('variant' in a ? a.variant : '')));
     const take = (id: string, mb: number) => taken.set(id, (taken.get(id) ?? 0) + mb);
-    actions.push(...rebalance(snapshot, cfg, [...plans.values()].filter((x) => !acted.has(x.p.name)), used, speed, slow, freeMemory, take));
+    actions.push(...rebalance(snapshot, cfg, [...plans.values()].filter((x) => !acted.has(x.p.name)), free, use, speed, slow, freeMemory, take));
   }
   return { actions, history: nextHistory, unplaced, threadsNeeded: threadsNeeded + lostThreads, memoryNeededMB, spreadWorkers };
 }
@@ -271,13 +271,13 @@ const OVERCOMMIT = 0.05;
  * no worker has room (the worker estimate then has to grow).
  */
 function rebalance(
-  snapshot: ClusterSnapshot, cfg: PlacementConfig, plans: readonly Plan[], used: Map<string, number>,
+  snapshot: ClusterSnapshot, cfg: PlacementConfig, plans: readonly Plan[],
+  free: (w: WorkerSnapshot) => number, use: (id: string, threads: number) => void,
   speed: (w: WorkerSnapshot) => number, slow: ReadonlyMap<string, number>, freeMemory: (w: WorkerSnapshot) => number,
   take: (id: string, mb: number) => void,
 ): ScalingAction[] {
   const actions: ScalingAction[] = [];
-  // `used` already counts a slowed worker's replicas at its speed.
-  const free = (w: WorkerSnapshot) => w.threads - (used.get(w.id) ?? 0);
+  // `free` already counts a slowed worker's replicas at its speed; `use` books what this pass moves.
   const ready = snapshot.workers.filter((w) => w.phase === 'ready');
   const moved = new Set<string>();
   for (const w of ready) {
@@ -296,7 +296,7 @@ function rebalance(
     const { plan, h, share } = pick;
     if (servedWithout(plan.holders, h, speed) >= plan.want) {
       actions.push({ kind: h.replicas > 1 ? 'removeReplica' : 'unload', worker: w.id, variant: plan.p.name });
-      used.set(w.id, (used.get(w.id) ?? 0) - share);
+      use(w.id, -share);
       moved.add(plan.p.name);
       continue;
     }
@@ -308,7 +308,7 @@ function rebalance(
     const to = ready.filter(fits).sort((a, b) => free(b) - free(a) || (a.id < b.id ? -1 : 1))[0];
     if (!to) continue;
     actions.push({ kind: onWorker.has(to.id) ? 'addReplica' : 'load', worker: to.id, variant: plan.p.name });
-    used.set(to.id, (used.get(to.id) ?? 0) + plan.perReplica);
+    use(to.id, plan.perReplica);
     take(to.id, plan.p.memoryMB);
     moved.add(plan.p.name);
   }
