@@ -75,8 +75,9 @@ export function livePolicy(cfg: AutoscalingConfig, workerClass: string, forecast
   switch (cfg.policy) {
     case 'ours': {
       const models = cfg.idleUnloadMs !== undefined ? { ...OURS_MODELS, idleUnloadMs: cfg.idleUnloadMs } : OURS_MODELS;
-      // A live worker holds one replica per variant (and runs one batch at a time): more are never applied.
-      const placement = { ...OURS_PLACEMENT, maxReplicasPerWorker: 1 };
+      // A live worker holds one replica per variant (more are never applied) and runs one batch at a time across
+      // them: its compute is one stream, whatever its class's threads.
+      const placement = { ...OURS_PLACEMENT, maxReplicasPerWorker: 1, oneBatchPerWorker: true };
       const ahead = forecast ?? (cfg.schedule && scheduleForecast(cfg.schedule));
       return oursPolicy({ workerClass, maxWorkers: cfg.maxWorkers, models, placement, forecast: ahead }) as unknown as ScalingPolicy<unknown>;
     }

@@ -224,11 +224,10 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
         const count = snapshot.workers.filter((w) => w.workerClass === workerClass && w.phase === 'ready').length;
         floor = { count: Math.max(count + 1, now < floor.until ? floor.count : 0), until: now + floorCfg.holdMs };
       }
-      // Compute, memory or the spread of the most replicated family, whichever needs more workers (a worker added
-      // for memory or spread must not look surplus).
+      // Compute or memory, whichever needs more workers (a worker added for memory must not look surplus).
       const cls = snapshot.workerClasses.find((c) => c.name === workerClass);
-      const threads = cls?.threads ?? 1;
-      const estimate = Math.max(Math.ceil(p.threadsNeeded / threads), cls ? Math.ceil(p.memoryNeededMB / cls.memoryMB) : 0, p.spreadWorkers);
+      const compute = placeCfg.oneBatchPerWorker ? 1 : cls?.threads ?? 1;
+      const estimate = Math.max(Math.ceil(p.threadsNeeded / compute), cls ? Math.ceil(p.memoryNeededMB / cls.memoryMB) : 0);
       const wanted = new Map([[workerClass, now < floor.until ? Math.max(estimate, floor.count) : estimate]]);
       const wa = autoscaleWorkers({ ...snapshot, unplaced: [...unheld, ...p.unplaced] }, workerCfg(state.initial), state.workers, now, wanted);
       actions.push(...wa.actions);

@@ -41,6 +41,13 @@ export interface PlacementConfig {
   slowdownAt?: number;
   /** Move a replica off each worker whose planned compute exceeds its threads (default off): see rebalance. */
   rebalance?: boolean;
+  /**
+   * Workers run one batch at a time across all their replicas (the live workers: onnxruntime-node runs a session
+   * on the worker's main thread). A worker's compute is then one stream whatever its class's threads, and a
+   * replica kept fully busy takes all of it, a 1-thread variant on a 2-thread worker included; compute and
+   * `threadsNeeded` are counted in streams (default off: in threads, batches of different replicas in parallel).
+   */
+  oneBatchPerWorker?: boolean;
 }
 
 /** artifact id → its demand (samples/s) in the last `holdTicks` ticks, newest last. */
@@ -51,15 +58,10 @@ export interface PlacementResult {
   history: DemandHistory;
   /** Variants that need replicas no worker has the compute or the memory for. */
   unplaced: string[];
-  /** Threads all families need at their held peak (for the worker autoscaler). */
+  /** Threads (streams, with oneBatchPerWorker) all families need at their held peak (for the worker autoscaler). */
   threadsNeeded: number;
   /** Memory (MB) the planned replicas and the siblings still held take (for the worker autoscaler). */
   memoryNeededMB: number;
-  /**
-   * With maxReplicasPerWorker: the workers the most replicated family's plan is spread over (its replicas / that
-   * cap), which threads alone undercount (a live cpu-2 worker holds one replica of a 1-thread variant); else 0.
-   */
-  spreadWorkers: number;
 }
 
 /** A worker's replicas of a variant: `replicas` counts those still loading, `serving` only the loaded ones. */
@@ -74,6 +76,16 @@ interface Plan { p: CatalogueEntry; holders: Holder[]; thr: number; want: number
 /** Replicas the holders other than `x` serve, at their workers' speed (loading ones do not count yet). */
 function servedWithout(holders: readonly Holder[], x: Holder, speed: (w: WorkerSnapshot) => number): number {
   return holders.reduce((a, y) => a + (y === x ? 0 : y.serving * speed(y.w)), 0);
+}
+
+/** A worker's compute: its threads, or one stream when it runs one batch at a time (oneBatchPerWorker). */
+function computeOf(cfg: Pick<PlacementConfig, 'oneBatchPerWorker'>, w: WorkerSnapshot): number {
+  return cfg.oneBatchPerWorker ? 1 : w.threads;
+}
+
+/** The compute one replica of `e` kept fully busy takes: its threads, or the whole stream (oneBatchPerWorker). */
+function computeEach(cfg: PlacementConfig, e: CatalogueEntry): number {
+  return cfg.oneBatchPerWorker ? 1 : e.variant.config.threads;
 }
 
 /** Most replicas of a variant of `vThreads` threads one worker may hold (PlacementConfig.maxReplicasPerWorker). */
@@ -173,18 +185,18 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     const have = holders.reduce((a, x) => a + x.replicas, 0);
     // Replicas at their worker's speed (the count itself where no worker is slowed).
     const haveAtSpeed = holders.reduce((a, x) => a + x.replicas * speed(x.w), 0);
-    const vThreads = p.variant.config.threads;
-    const perReplica = Math.min(vThreads, (vThreads * want) / Math.max(1, have, whole));
+    const each = computeEach(cfg, p);
+    const perReplica = Math.min(each, (each * want) / Math.max(1, have, whole));
     plans.set(artifact, { p, holders, thr, want, whole, have, haveAtSpeed, perReplica });
     for (const [name, m] of f.members) {
-      const t = m.e.variant.config.threads;
+      const t = computeEach(cfg, m.e);
       for (const x of m.holders) {
         const busy = name === p.name ? x.replicas * perReplica : Math.min(x.replicas * t, (t * x.demand) / (throughputFor(m.e, f.minSlo) * cfg.targetUtilisation));
         use(x.w.id, busy / speed(x.w));
       }
     }
   }
-  const free = (w: WorkerSnapshot) => w.threads - (used.get(w.id) ?? 0);
+  const free = (w: WorkerSnapshot) => computeOf(cfg, w) - (used.get(w.id) ?? 0);
   // Memory taken by this step's own loads, so that light families do not all pick the same emptiest worker.
   const taken = new Map<string, number>();
   const freeMemory = (w: WorkerSnapshot) => w.memoryBudgetMB - w.memoryUsedMB - (taken.get(w.id) ?? 0);
@@ -192,15 +204,13 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
   const unplaced: string[] = [];
   let threadsNeeded = 0;
   let memoryNeededMB = 0;
-  let spreadWorkers = 0;
   for (const artifact of [...families.keys()].sort()) {
     const f = families.get(artifact)!;
     const { p, holders, thr, want, whole, have, haveAtSpeed, perReplica } = plans.get(artifact)!;
     const vThreads = p.variant.config.threads;
     // A latency-bound family cannot run on a fraction of a replica: from one replica up, count whole ones.
-    threadsNeeded += (want >= 1 ? whole : want) * vThreads;
+    threadsNeeded += (want >= 1 ? whole : want) * computeEach(cfg, p);
     memoryNeededMB += Math.max(1, whole) * p.memoryMB;
-    if (cfg.maxReplicasPerWorker) spreadWorkers = Math.max(spreadWorkers, Math.ceil(whole / cfg.maxReplicasPerWorker));
     for (const [name, m] of f.members) if (name !== p.name) memoryNeededMB += m.holders.reduce((a, x) => a + x.replicas, 0) * m.e.memoryMB;
     // Siblings move onto the primary only when the family's SLO is known (else nothing says the primary is better).
     for (const [name, m] of Number.isFinite(f.minSlo) ? f.members : []) {
@@ -254,7 +264,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     const take = (id: string, mb: number) => taken.set(id, (taken.get(id) ?? 0) + mb);
     actions.push(...rebalance(snapshot, cfg, [...plans.values()].filter((x) => !acted.has(x.p.name)), free, use, speed, slow, freeMemory, take));
   }
-  return { actions, history: nextHistory, unplaced, threadsNeeded: threadsNeeded + lostThreads, memoryNeededMB, spreadWorkers };
+  return { actions, history: nextHistory, unplaced, threadsNeeded: threadsNeeded + lostThreads, memoryNeededMB };
 }
 
 /** Planned compute above this share of a worker's threads more than its threads makes it overcommitted. */
@@ -282,7 +292,7 @@ function rebalance(
   const moved = new Set<string>();
   for (const w of ready) {
     const over = -free(w);
-    if (over <= OVERCOMMIT * w.threads) continue;
+    if (over <= OVERCOMMIT * computeOf(cfg, w)) continue;
     let pick: { plan: Plan; h: Holder; share: number } | undefined;
     for (const plan of plans) {
       const h = plan.holders.find((x) => x.w.id === w.id);

@@ -348,3 +348,24 @@ test('ours: a model idle in a lull stays loaded while a forecast expects its loa
   assert.deepEqual(unloads(kept), [], 'the forecast keeps it');
   assert.ok(kept.some((x) => x.kind === 'addWorker' || (x.kind === 'load' && x.variant === 'x.a')), `planned for 500/s: ${JSON.stringify(kept)}`);
 });
+
+test('ours: with workers that run one batch at a time, a 2-thread worker holds one stream of compute, not two', () => {
+  // x.a (125/s a replica) at 44/s and y.a (625/s) at 220/s: each keeps 0.7 of a replica busy at the 50% target
+  const load = snap([workerSnap('w1', { variants: [
+    variantSnap('x.a', { minSloMs: 40, lastUsedAt: 1000, stats: { arrivalQps: 44, completedQps: 44, avgBatch: 1 } }),
+    variantSnap('y.a', { minSloMs: 40, lastUsedAt: 1000, stats: { arrivalQps: 220, completedQps: 220, avgBatch: 1 } }),
+  ] })]);
+  const adds = (oneBatchPerWorker: boolean) => {
+    const p = oursPolicy({ maxWorkers: 4, placement: { ...place, holdTicks: 60, oneBatchPerWorker } });
+    let { state } = p.init(ctx);
+    let added = 0;
+    for (let t = 1000; t <= 3000; t += 1000) {
+      const r = p.tick({ ...load, now: t }, t, state);
+      added += r.actions.filter((x) => x.kind === 'addWorker').length;
+      state = r.state;
+    }
+    return added;
+  };
+  assert.equal(adds(false), 0, '1.4 threads fit one 2-thread worker whose threads run batches in parallel');
+  assert.ok(adds(true) >= 1, '1.4 streams do not fit one worker running one batch at a time');
+});
