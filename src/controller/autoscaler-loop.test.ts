@@ -163,8 +163,9 @@ describe('AutoscalerLoop action application (fake pool)', () => {
     await loop.close();
   });
 
-  it('spreads a hot variant over as many workers as its replicas (a live worker holds one replica of a variant) and keeps them', async () => {
-    // 8,000/s of V, ~2,000/s per replica: 4 replicas, so 4 workers even though 4 threads fit in two cpu-2 workers
+  it('gives a hot variant as many workers as its replicas (a live worker runs one batch at a time) and keeps them', async () => {
+    // 8,000/s of V, ~2,000/s per replica: 4 replicas; a live worker runs one batch at a time, so 4 workers, even
+    // though 4 one-thread replicas would fit the threads of two cpu-2 workers
     const pool = new FakePool();
     pool.worker([replica(V.name)]);
     const t = { now: 0 };

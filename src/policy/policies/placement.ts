@@ -79,7 +79,7 @@ function servedWithout(holders: readonly Holder[], x: Holder, speed: (w: WorkerS
 }
 
 /** A worker's compute: its threads, or one stream when it runs one batch at a time (oneBatchPerWorker). */
-function computeOf(cfg: Pick<PlacementConfig, 'oneBatchPerWorker'>, w: WorkerSnapshot): number {
+function computeOf(cfg: PlacementConfig, w: WorkerSnapshot): number {
   return cfg.oneBatchPerWorker ? 1 : w.threads;
 }
 
