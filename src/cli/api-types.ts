@@ -21,7 +21,7 @@ export interface ModInfoReply { architecture: Architecture; useCase: UseCase; va
 export interface WorkersReply {
   workers: WorkerStatus[];
   /** Absent from servers older than the autoscaling loop. */
-  autoscaling?: { policy: string; maxWorkers?: number; recent?: string[] };
+  autoscaling?: { policy: string; maxWorkers?: number; recent?: string[]; schedule?: { leadS: number; expectedQps: number } };
 }
 
 export type RegistrationState = 'PROFILING' | 'SUCCEEDED' | 'FAILED';

@@ -69,6 +69,8 @@ test('workers text lists workers, then each loaded variant with its state', () =
   const scaling = workersText({ workers: [], autoscaling: { policy: 'ours', maxWorkers: 2, recent: ['a', 'b', 'c', 'd', 'e', 'addWorker cpu-1'] } });
   assert.match(scaling, /autoscaling: ours, at most 2 workers; last actions: b; c; d; e; addWorker cpu-1\n$/);
   assert.match(workersText({ workers: [], autoscaling: { policy: 'ours', maxWorkers: 1 } }), /at most 1 worker; last actions: none yet/);
+  assert.match(workersText({ workers: [], autoscaling: { policy: 'ours', maxWorkers: 4, schedule: { leadS: 15, expectedQps: 800 } } }),
+    /at most 4 workers; load schedule: 800\/s expected within 15 s; last actions: none yet/);
   const t = workersText({ workers: [{ id: 'w1', workerClass: 'cpu-2', address: 'a', startedAt: 0, updatedAt: 0, memoryBudgetMB: 2048, memoryUsedMB: 100, replicas: [{ variant: 'v', state: 'overloaded', queued: 7, lastUsedAt: 0, memoryMB: 10 }] }] });
   assert.match(t, /w1\s+cpu-2\s+100\.0\s+2048\s+1\s+a/);
   assert.match(t, /w1\s+v\s+overloaded\s+7\s+10\.0\s+-\s+-/);

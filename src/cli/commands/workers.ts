@@ -14,7 +14,8 @@ function autoscalingText(a: WorkersReply['autoscaling']): string {
   if (!a) return '';
   if (a.policy === 'off') return '\nautoscaling: off\n';
   const recent = (a.recent ?? []).slice(-5);
-  return `\nautoscaling: ${a.policy}, at most ${a.maxWorkers ?? '?'} worker${a.maxWorkers === 1 ? '' : 's'}; last actions: ${recent.length ? recent.join('; ') : 'none yet'}\n`;
+  const schedule = a.schedule ? `; load schedule: ${num(a.schedule.expectedQps, 0)}/s expected within ${num(a.schedule.leadS, 0)} s` : '';
+  return `\nautoscaling: ${a.policy}, at most ${a.maxWorkers ?? '?'} worker${a.maxWorkers === 1 ? '' : 's'}${schedule}; last actions: ${recent.length ? recent.join('; ') : 'none yet'}\n`;
 }
 
 function workersTable(reply: WorkersReply): string {
