@@ -1,6 +1,7 @@
 // Shapes of the REST replies the CLI reads (docs/api.md), built from the shared vocabulary in core/types.ts.
 
 import type { Architecture, Precision, UseCase, Variant, WorkerStatus } from '../core/types.ts';
+import type { AutoscalingStatus } from '../api/facade.ts';
 
 export interface UseCaseSummary extends UseCase {
   architectures: number;
@@ -21,7 +22,7 @@ export interface ModInfoReply { architecture: Architecture; useCase: UseCase; va
 export interface WorkersReply {
   workers: WorkerStatus[];
   /** Absent from servers older than the autoscaling loop. */
-  autoscaling?: { policy: string; maxWorkers?: number; recent?: string[]; schedule?: { leadS: number; expectedQps: number } };
+  autoscaling?: Pick<AutoscalingStatus, 'policy' | 'maxWorkers' | 'recent' | 'schedule'>;
 }
 
 export type RegistrationState = 'PROFILING' | 'SUCCEEDED' | 'FAILED';

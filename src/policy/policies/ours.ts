@@ -14,7 +14,7 @@ import type { ClusterSnapshot, DemandForecast, QueryDemand, ScalingAction, Scali
 import type { Selection } from '../select-variant.ts';
 import type { HealthConfig } from '../variant-health.ts';
 import { autoscaleWorkers, EMPTY_WORKER_AUTOSCALER_STATE, type WorkerAutoscalerConfig, type WorkerAutoscalerState } from '../worker-autoscaler.ts';
-import { placeReplicas, type DemandHistory, type PlacementConfig } from './placement.ts';
+import { computeOf, placeReplicas, type DemandHistory, type PlacementConfig } from './placement.ts';
 import { forecastPeak } from '../load-schedule.ts';
 
 export interface OursOptions {
@@ -226,7 +226,7 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
       }
       // Compute or memory, whichever needs more workers (a worker added for memory must not look surplus).
       const cls = snapshot.workerClasses.find((c) => c.name === workerClass);
-      const compute = placeCfg.oneBatchPerWorker ? 1 : cls?.threads ?? 1;
+      const compute = computeOf(placeCfg, cls?.threads ?? 1);
       const estimate = Math.max(Math.ceil(p.threadsNeeded / compute), cls ? Math.ceil(p.memoryNeededMB / cls.memoryMB) : 0);
       const wanted = new Map([[workerClass, now < floor.until ? Math.max(estimate, floor.count) : estimate]]);
       const wa = autoscaleWorkers({ ...snapshot, unplaced: [...unheld, ...p.unplaced] }, workerCfg(state.initial), state.workers, now, wanted);

@@ -79,8 +79,8 @@ function servedWithout(holders: readonly Holder[], x: Holder, speed: (w: WorkerS
 }
 
 /** A worker's compute: its threads, or one stream when it runs one batch at a time (oneBatchPerWorker). */
-function computeOf(cfg: PlacementConfig, w: WorkerSnapshot): number {
-  return cfg.oneBatchPerWorker ? 1 : w.threads;
+export function computeOf(cfg: Pick<PlacementConfig, 'oneBatchPerWorker'>, threads: number): number {
+  return cfg.oneBatchPerWorker ? 1 : threads;
 }
 
 /** The compute one replica of `e` kept fully busy takes: its threads, or the whole stream (oneBatchPerWorker). */
@@ -196,7 +196,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
       }
     }
   }
-  const free = (w: WorkerSnapshot) => computeOf(cfg, w) - (used.get(w.id) ?? 0);
+  const free = (w: WorkerSnapshot) => computeOf(cfg, w.threads) - (used.get(w.id) ?? 0);
   // Memory taken by this step's own loads, so that light families do not all pick the same emptiest worker.
   const taken = new Map<string, number>();
   const freeMemory = (w: WorkerSnapshot) => w.memoryBudgetMB - w.memoryUsedMB - (taken.get(w.id) ?? 0);
@@ -292,7 +292,7 @@ function rebalance(
   const moved = new Set<string>();
   for (const w of ready) {
     const over = -free(w);
-    if (over <= OVERCOMMIT * computeOf(cfg, w)) continue;
+    if (over <= OVERCOMMIT * computeOf(cfg, w.threads)) continue;
     let pick: { plan: Plan; h: Holder; share: number } | undefined;
     for (const plan of plans) {
       const h = plan.holders.find((x) => x.w.id === w.id);
