@@ -1,10 +1,10 @@
 // The one MetadataStore conformance suite: every implementation runs it through a five-line test file.
-// It tests only the contract in metadata-store.ts, so a Redis backend must pass it unchanged.
+// It tests only the contract in metadata-store.ts: the embedded, memory and Redis stores all pass it unchanged.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { InfaasError } from '../core/errors.ts';
-import type { MetadataStore } from './metadata-store.ts';
+import type { MetadataStore, StoreChange } from './metadata-store.ts';
 
 /**
  * What a conformance run needs from an implementation. `open` gives a fresh, empty store over fresh
@@ -15,6 +15,11 @@ import type { MetadataStore } from './metadata-store.ts';
 export interface MetadataStoreHarness {
   store: MetadataStore;
   reopen?: () => Promise<MetadataStore>;
+  /**
+   * Implementations shared by several processes (Redis) only: another store over the same state, open at the
+   * same time as `store` (a second controller). The suite closes what it returns.
+   */
+  peer?: () => Promise<MetadataStore>;
   cleanup: () => Promise<void>;
 }
 
@@ -31,6 +36,42 @@ const JSON_VALUES: Array<[string, unknown]> = [
 
 function isCode(code: string) {
   return (e: unknown) => e instanceof InfaasError && e.code === code;
+}
+
+/** Polls `check` until it holds (expiry has no event to await), failing after `ms`. */
+async function eventually(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) assert.fail(`${what}: still not true after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Records what a watcher receives; `next(n)` resolves once n changes in all have arrived. */
+function recorder(store: MetadataStore, prefix: string) {
+  const changes: StoreChange[] = [];
+  let wake: (() => void) | undefined;
+  const stop = store.watch(prefix, (c) => {
+    changes.push(c);
+    wake?.();
+  });
+  return {
+    changes,
+    stop,
+    /** The first n changes (ignoring 'reset'), once they have arrived. */
+    async next(n: number, ms = 10_000): Promise<StoreChange[]> {
+      const real = () => changes.filter((c) => c.type !== 'reset');
+      const until = Date.now() + ms;
+      while (real().length < n) {
+        if (Date.now() > until) assert.fail(`expected ${n} changes under '${prefix}', got ${JSON.stringify(real())}`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 50);
+        });
+      }
+      return real().slice(0, n);
+    },
+  };
 }
 
 export function runMetadataStoreConformance(name: string, open: () => Promise<MetadataStoreHarness>): void {
@@ -226,6 +267,153 @@ export function runMetadataStoreConformance(name: string, open: () => Promise<Me
       assert.deepEqual(await store.list(''), expected2);
       assert.equal(await store.get('dur/after'), 'reopen');
       assert.equal(await store.get('dur/001'), undefined);
+    }));
+
+    it('compareAndSet replaces, creates and deletes only when the current value matches', () => withStore(async ({ store }) => {
+      assert.equal(await store.compareAndSet('cas', undefined, { n: 1 }), true, 'create when absent');
+      assert.equal(await store.compareAndSet('cas', undefined, { n: 9 }), false, 'not absent any more');
+      assert.equal(await store.compareAndSet('cas', { n: 2 }, { n: 9 }), false, 'wrong expected value');
+      assert.deepEqual(await store.get('cas'), { n: 1 });
+      const read = await store.get('cas');
+      assert.equal(await store.compareAndSet('cas', read, { n: 2, list: [1, 'x', null] }), true, 'a value read back matches');
+      const again = await store.get('cas');
+      assert.equal(await store.compareAndSet('cas', again, 'scalar'), true);
+      assert.equal(await store.compareAndSet('cas', 'scalar', undefined), true, 'undefined deletes');
+      assert.equal(await store.get('cas'), undefined);
+      assert.equal(await store.compareAndSet('cas', 'scalar', undefined), false);
+      assert.equal(await store.compareAndSet('never', 'x', undefined), false);
+      await store.set('nullish', null);
+      assert.equal(await store.compareAndSet('nullish', undefined, 1), false, 'a stored null is present');
+      assert.equal(await store.compareAndSet('nullish', null, 1), true);
+      await assert.rejects(store.compareAndSet('', undefined, 1), isCode('INVALID_ARGUMENT'));
+      await assert.rejects(store.compareAndSet('x', undefined, () => 1), isCode('INVALID_ARGUMENT'));
+      await assert.rejects(store.compareAndSet('x', 1n, 1), isCode('INVALID_ARGUMENT'));
+    }));
+
+    it('compareAndSet is atomic: concurrent read-modify-write loops lose no update', () => withStore(async (h) => {
+      const peer = h.peer ? h.reopened(await h.peer()) : undefined;
+      const stores = peer ? [h.store, peer] : [h.store];
+      await h.store.set('counter', { n: 0 });
+      const increment = async (s: MetadataStore) => {
+        for (;;) {
+          const cur = await s.get<{ n: number }>('counter');
+          if (await s.compareAndSet('counter', cur, { n: cur!.n + 1 })) return;
+        }
+      };
+      await Promise.all(Array.from({ length: 40 }, (_, i) => increment(stores[i % stores.length])));
+      assert.deepEqual(await h.store.get('counter'), { n: 40 });
+    }));
+
+    it('a key set with ttlMs expires for get, list, setIfAbsent and compareAndSet', () => withStore(async ({ store }) => {
+      await store.set('ttl/a', 'gone soon', { ttlMs: 300 });
+      assert.equal(await store.setIfAbsent('ttl/b', 'also', { ttlMs: 300 }), true);
+      await store.set('ttl/kept', 'stays');
+      assert.equal(await store.get('ttl/a'), 'gone soon');
+      assert.deepEqual((await store.list('ttl/')).map((e) => e.key), ['ttl/a', 'ttl/b', 'ttl/kept']);
+      await eventually('ttl/a expires', async () => (await store.get('ttl/a')) === undefined);
+      await eventually('ttl/b expires', async () => (await store.get('ttl/b')) === undefined);
+      assert.deepEqual(await store.list('ttl/'), [{ key: 'ttl/kept', value: 'stays' }]);
+      assert.equal(await store.setIfAbsent('ttl/a', 'again'), true, 'an expired key is absent');
+      await store.set('ttl/c', 1, { ttlMs: 300 });
+      await eventually('ttl/c expires', async () => (await store.get('ttl/c')) === undefined);
+      assert.equal(await store.compareAndSet('ttl/c', undefined, 2), true, 'an expired key is absent for compareAndSet');
+    }));
+
+    it('a write without ttlMs makes an expiring key permanent; compareAndSet with ttlMs renews it', () => withStore(async ({ store }) => {
+      await store.set('p/made-permanent', 1, { ttlMs: 200 });
+      await store.set('p/made-permanent', 2);
+      await store.set('p/renewed', { v: 1 }, { ttlMs: 200 });
+      assert.equal(await store.compareAndSet('p/renewed', { v: 1 }, { v: 2 }, { ttlMs: 60_000 }), true);
+      await store.set('p/witness', 'x', { ttlMs: 400 }); // expires after the others would have
+      await eventually('the witness expires', async () => (await store.get('p/witness')) === undefined);
+      assert.equal(await store.get('p/made-permanent'), 2);
+      assert.deepEqual(await store.get('p/renewed'), { v: 2 });
+    }));
+
+    it('rejects a ttlMs that is not a positive integer with INVALID_ARGUMENT', () => withStore(async ({ store }) => {
+      for (const ttlMs of [0, -5, 1.5, NaN, Infinity]) {
+        await assert.rejects(store.set('t', 1, { ttlMs }), isCode('INVALID_ARGUMENT'), `set ttlMs ${ttlMs}`);
+        await assert.rejects(store.setIfAbsent('t', 1, { ttlMs }), isCode('INVALID_ARGUMENT'), `setIfAbsent ttlMs ${ttlMs}`);
+        await assert.rejects(store.compareAndSet('t', undefined, 1, { ttlMs }), isCode('INVALID_ARGUMENT'), `compareAndSet ttlMs ${ttlMs}`);
+      }
+      assert.equal(await store.get('t'), undefined);
+    }));
+
+    it('watch delivers every change under its prefix, in order, with the values, after the call', () => withStore(async ({ store }) => {
+      const w = recorder(store, 'w/');
+      const other = recorder(store, 'other/');
+      let inCall = true;
+      let syncCall = false;
+      const stopSync = store.watch('w/', () => (syncCall ||= inCall));
+      const p = store.set('w/a', { v: 1 });
+      inCall = false;
+      await p;
+      stopSync();
+      await store.set('x/outside', 1);
+      assert.equal(await store.setIfAbsent('w/b', 'b'), true);
+      assert.equal(await store.setIfAbsent('w/b', 'lost'), false);
+      assert.equal(await store.compareAndSet('w/a', { v: 1 }, { v: 2 }), true);
+      assert.equal(await store.compareAndSet('w/a', { v: 1 }, { v: 3 }), false);
+      assert.equal(await store.delete('w/b'), true);
+      assert.equal(await store.delete('w/b'), false);
+      assert.equal(await store.compareAndSet('w/a', { v: 2 }, undefined), true);
+      await store.set('w/ttl', 't', { ttlMs: 60_000 });
+      await store.set('other/o', 'o');
+      assert.deepEqual(await w.next(6), [
+        { type: 'set', key: 'w/a', value: { v: 1 } },
+        { type: 'set', key: 'w/b', value: 'b' },
+        { type: 'set', key: 'w/a', value: { v: 2 } },
+        { type: 'delete', key: 'w/b' },
+        { type: 'delete', key: 'w/a' },
+        { type: 'set', key: 'w/ttl', value: 't' },
+      ]);
+      assert.deepEqual(await other.next(1), [{ type: 'set', key: 'other/o', value: 'o' }]);
+      assert.equal(syncCall, false, 'a listener was called inside the mutating call');
+      w.stop();
+      other.stop();
+    }));
+
+    it('watch values are copies; a throwing listener harms nothing; a stopped watcher hears nothing more', () => withStore(async ({ store }) => {
+      const thrower = store.watch('c/', () => {
+        throw new Error('listener bug');
+      });
+      const mutator = store.watch('c/', (c) => {
+        if (c.type === 'set') (c.value as { list: number[] }).list.push(99);
+      });
+      const w = recorder(store, 'c/');
+      await store.set('c/1', { list: [1] });
+      const [first] = await w.next(1);
+      assert.deepEqual(first, { type: 'set', key: 'c/1', value: { list: [1] } });
+      assert.deepEqual(await store.get('c/1'), { list: [1] });
+      w.stop();
+      thrower();
+      mutator();
+      const after = recorder(store, 'c/');
+      await store.set('c/2', 2);
+      await after.next(1);
+      assert.equal(w.changes.filter((c) => c.type !== 'reset').length, 1, 'a stopped watcher was called');
+      after.stop();
+    }));
+
+    it('a peer store over the same state sees writes, races setIfAbsent fairly and delivers its changes to watchers', (t) => withStore(async (h) => {
+      if (!h.peer) return void t.skip('not shared between processes');
+      const peer = h.reopened(await h.peer());
+      const w = recorder(h.store, 'peer/');
+      await peer.set('peer/a', { from: 'peer' });
+      assert.deepEqual(await h.store.get('peer/a'), { from: 'peer' });
+      await h.store.set('peer/b', 'mine', { ttlMs: 60_000 });
+      assert.equal(await peer.get('peer/b'), 'mine');
+      await peer.delete('peer/a');
+      assert.deepEqual(await w.next(3), [
+        { type: 'set', key: 'peer/a', value: { from: 'peer' } },
+        { type: 'set', key: 'peer/b', value: 'mine' },
+        { type: 'delete', key: 'peer/a' },
+      ]);
+      for (let round = 0; round < 3; round++) {
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? peer : h.store).setIfAbsent(`peer/race/${round}`, i)));
+        assert.equal(results.filter(Boolean).length, 1, `round ${round}`);
+      }
+      w.stop();
     }));
   });
 }

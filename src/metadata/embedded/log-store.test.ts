@@ -184,6 +184,25 @@ describe('EmbeddedStore compaction and group commit', () => {
   });
 });
 
+describe('EmbeddedStore expiring keys', () => {
+  it('keeps expiring keys out of the log: after a restart they are absent, even over an older permanent value', async () => {
+    await withDir(async (dir) => {
+      let store = await EmbeddedStore.open(dir, { compactMinBytes: 1, compactRatio: 1 });
+      await store.set('lease/a', 'permanent');
+      await store.set('lease/a', { holder: 'c1' }, { ttlMs: 60_000 });
+      await store.set('lease/b', { holder: 'c2' }, { ttlMs: 60_000 });
+      await store.set('kept', 1);
+      for (let i = 0; i < 50; i++) await store.set('churn', i); // compacts while the expiring keys are held
+      assert.ok(store.stats().compactions >= 1);
+      assert.deepEqual((await store.list('lease/')).map((e) => e.key), ['lease/a', 'lease/b']);
+      await store.close();
+      store = await EmbeddedStore.open(dir);
+      assert.deepEqual(await store.list(''), [{ key: 'churn', value: 49 }, { key: 'kept', value: 1 }]);
+      await store.close();
+    });
+  });
+});
+
 describe('EmbeddedStore data-dir lock', () => {
   it('refuses a second open of the same dir, in this process too, until closed', async () => {
     await withDir(async (dir) => {

@@ -9,13 +9,17 @@
 //
 // Open: take `<dir>/meta.lock`, replay `<dir>/meta.log`, cut off a torn tail, and compact when the log is
 // several times the live data. The log is also compacted while running, between batches.
+//
+// Expiring keys (ttlMs) live in the Map only: their write logs a delete of the key instead, so that after a
+// restart the key is absent rather than holding an older permanent value; compaction leaves them out.
 
 import { mkdir, open as openFile, readFile, rename, truncate, unlink, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfaasError, unavailable } from '../../core/errors.ts';
-import type { MetadataStore } from '../metadata-store.ts';
+import type { MetadataStore, SetOptions, StoreChange } from '../metadata-store.ts';
 import { checkKey, closedError, decodeValue, encodeValue, listDecoded } from '../json-value.ts';
+import { Expiry, ttlOf, Watchers } from '../local-keys.ts';
 import { deleteRecord, recordSize, replay, setRecord } from './log-format.ts';
 import { acquireDirLock, type DirLock } from './lock-file.ts';
 
@@ -55,6 +59,8 @@ export class EmbeddedStore implements MetadataStore {
   private closing: Promise<void> | undefined;
   private failure: InfaasError | undefined;
   private readonly counters = { fsyncs: 0, compactions: 0 };
+  private readonly expiry = new Expiry();
+  private readonly watchers = new Watchers();
 
   private constructor(
     private readonly dir: string,
@@ -105,46 +111,63 @@ export class EmbeddedStore implements MetadataStore {
   async get<T = unknown>(key: string): Promise<T | undefined> {
     this.check();
     checkKey(key);
-    const text = this.data.get(key);
+    const text = this.current(key);
     return text === undefined ? undefined : decodeValue<T>(text);
   }
 
   async list<T = unknown>(prefix: string): Promise<Array<{ key: string; value: T }>> {
     this.check();
+    for (const key of [...this.expiry.allExpired()]) this.apply(key, undefined);
     return listDecoded<T>(this.data, prefix);
   }
 
-  async set(key: string, value: unknown): Promise<void> {
+  async set(key: string, value: unknown, opts?: SetOptions): Promise<void> {
     this.check();
     checkKey(key);
     const text = encodeValue(key, value);
-    this.apply(key, text);
-    await this.enqueue(setRecord(key, text));
+    await this.write(key, text, ttlOf(opts));
   }
 
-  async setIfAbsent(key: string, value: unknown): Promise<boolean> {
+  async setIfAbsent(key: string, value: unknown, opts?: SetOptions): Promise<boolean> {
     this.check();
     checkKey(key);
     const text = encodeValue(key, value);
-    if (this.data.has(key)) {
+    const ttl = ttlOf(opts);
+    if (this.current(key) !== undefined) {
       await this.enqueue(); // the value we lost to may still be on its way to disk
       return false;
     }
-    this.apply(key, text);
-    await this.enqueue(setRecord(key, text));
+    await this.write(key, text, ttl);
+    return true;
+  }
+
+  async compareAndSet(key: string, expected: unknown, value: unknown, opts?: SetOptions): Promise<boolean> {
+    this.check();
+    checkKey(key);
+    const want = expected === undefined ? undefined : encodeValue(key, expected);
+    const text = value === undefined ? undefined : encodeValue(key, value);
+    const ttl = ttlOf(opts);
+    if (this.current(key) !== want) {
+      await this.enqueue(); // the value we lost to may still be on its way to disk
+      return false;
+    }
+    await this.write(key, text, ttl);
     return true;
   }
 
   async delete(key: string): Promise<boolean> {
     this.check();
     checkKey(key);
-    if (!this.data.has(key)) {
+    if (this.current(key) === undefined) {
       await this.enqueue(); // a concurrent delete of it may still be on its way to disk
       return false;
     }
-    this.apply(key, undefined);
-    await this.enqueue(deleteRecord(key));
+    await this.write(key, undefined, undefined);
     return true;
+  }
+
+  watch(prefix: string, listener: (change: StoreChange) => void): () => void {
+    return this.watchers.add(prefix, listener);
   }
 
   /** Waits for every call already made, then releases the log and the lock. Idempotent. */
@@ -167,13 +190,31 @@ export class EmbeddedStore implements MetadataStore {
     if (this.closed) throw closedError();
   }
 
-  private apply(key: string, text: string | undefined): void {
+  /** The key's value text, or undefined when it is absent or has expired (then it is dropped from the Map). */
+  private current(key: string): string | undefined {
+    if (this.expiry.expired(key)) this.apply(key, undefined);
+    return this.data.get(key);
+  }
+
+  /** Applies a mutation (text undefined: delete), tells the watchers, and resolves once it is durable. */
+  private write(key: string, text: string | undefined, ttl: number | undefined): Promise<void> {
+    this.apply(key, text, ttl);
+    this.watchers.emit(text === undefined ? { type: 'delete', key } : { type: 'set', key, text });
+    // An expiring key is not logged: its write logs a delete, so a restart finds it absent.
+    return this.enqueue(text === undefined || ttl !== undefined ? deleteRecord(key) : setRecord(key, text));
+  }
+
+  /** Changes the Map; only permanent keys count as live data for compaction. */
+  private apply(key: string, text: string | undefined, ttl?: number): void {
     const old = this.data.get(key);
-    if (old !== undefined) this.liveBytes -= recordSize(key, old);
-    if (text === undefined) this.data.delete(key);
-    else {
+    if (old !== undefined && !this.expiry.has(key)) this.liveBytes -= recordSize(key, old);
+    if (text === undefined) {
+      this.data.delete(key);
+      this.expiry.clear(key);
+    } else {
       this.data.set(key, text);
-      this.liveBytes += recordSize(key, text);
+      this.expiry.set(key, ttl);
+      if (ttl === undefined) this.liveBytes += recordSize(key, text);
     }
   }
 
@@ -238,7 +279,7 @@ export class EmbeddedStore implements MetadataStore {
     const path = join(this.dir, LOG);
     const temp = `${path}.compact`;
     const parts: string[] = [];
-    for (const [key, text] of this.data) parts.push(setRecord(key, text));
+    for (const [key, text] of this.data) if (!this.expiry.has(key)) parts.push(setRecord(key, text));
     const buf = Buffer.from(parts.join(''), 'utf8');
     let next: FileHandle | undefined;
     try {
