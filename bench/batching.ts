@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { ZOO_DIR } from '../src/bin/register-zoo.ts';
+import { ZOO_DIR } from '../src/zoo/manifest.ts';
 import { decodeValidationSet } from '../src/core/validation-set.ts';
 import type { Variant } from '../src/core/types.ts';
 import { OrtNativeBackend } from '../src/backend/ort-native/ort-backend.ts';

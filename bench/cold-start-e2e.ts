@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ZOO_DIR } from '../src/bin/register-zoo.ts';
+import { ZOO_DIR } from '../src/zoo/manifest.ts';
 import { decodeValidationSet } from '../src/core/validation-set.ts';
 import * as ort from 'onnxruntime-node';
 import { measureRawColdStart } from './cold-start.ts';

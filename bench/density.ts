@@ -17,7 +17,7 @@ import { readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ZOO_DIR, readZooManifest } from '../src/bin/register-zoo.ts';
+import { ZOO_DIR, readZooManifest } from '../src/zoo/manifest.ts';
 import { profileFileFromVariants } from '../src/profiler/precomputed.ts';
 import { decodeValidationSet } from '../src/core/validation-set.ts';
 import type { Variant, WorkerStatus } from '../src/core/types.ts';

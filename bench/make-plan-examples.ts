@@ -7,7 +7,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ZOO_DIR, readZooManifest } from '../src/bin/register-zoo.ts';
+import { ZOO_DIR, readZooManifest } from '../src/zoo/manifest.ts';
 import { defaultConfig } from '../src/config/config.ts';
 import { runProfileJob } from '../src/profiler/profile-job.ts';
 import { mulberry32 } from '../src/sim/traces.ts';

@@ -6,7 +6,7 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { ZOO_DIR } from '../src/bin/register-zoo.ts';
+import { ZOO_DIR } from '../src/zoo/manifest.ts';
 import { decodeValidationSet } from '../src/core/validation-set.ts';
 import { readFileSync } from 'node:fs';
 import { percentile, printTable, registerZooModel, startServerProcess } from './lib/server-process.ts';

@@ -19,7 +19,7 @@ import { LocalProvisioner } from '../src/provisioner/local/local-provisioner.ts'
 import { TcpWorkerClient } from '../src/transport/worker-connection.ts';
 import { ReplicaManager } from '../src/worker/replica-manager.ts';
 import { TestRepo, buildTestModel, sampleInput, testSpec } from '../src/worker/test-fixtures.ts';
-import { ZOO_DIR } from '../src/bin/register-zoo.ts';
+import { ZOO_DIR } from '../src/zoo/manifest.ts';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(name);

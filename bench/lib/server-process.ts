@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ZOO_DIR, readZooManifest } from '../../src/bin/register-zoo.ts';
+import { ZOO_DIR, readZooManifest } from '../../src/zoo/manifest.ts';
 import type { ProfilingGrid } from '../../src/config/config.ts';
 
 export interface ServerProcess {

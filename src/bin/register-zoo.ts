@@ -8,8 +8,6 @@ import type { Registry } from '../controller/registry.ts';
 import { InfaasError } from '../core/errors.ts';
 import { ZOO_DIR, readZooManifest } from '../zoo/manifest.ts';
 
-export { ZOO_DIR, readZooManifest };
-
 /** Registers every zoo artifact not yet registered; resolves when all profiling has finished. */
 export async function registerZoo(api: InfaasApi, registry: Registry, log: (s: string) => void, filter?: (arch: string) => boolean): Promise<void> {
   const manifest = readZooManifest();

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from './server.ts';
-import { ZOO_DIR, readZooManifest } from './register-zoo.ts';
+import { ZOO_DIR, readZooManifest } from '../zoo/manifest.ts';
 import { encodePng } from '../image/encode-image.ts';
 import { decodeValidationSet } from '../core/validation-set.ts';
 import * as ort from 'onnxruntime-node';

@@ -9,6 +9,7 @@ import { EmbeddedStore } from '../metadata/embedded/log-store.ts';
 import { LocalRepository } from '../repository/local/local-repository.ts';
 import { LocalProvisioner } from '../provisioner/local/local-provisioner.ts';
 import { WorkerPool } from '../controller/worker-pool.ts';
+import { TcpWorkerClient } from '../transport/worker-connection.ts';
 import { ModelIndex } from '../controller/model-index.ts';
 import { Registry, type ProfilerRunner } from '../controller/registry.ts';
 import { Dispatcher, type UseCaseRouter } from '../controller/dispatcher.ts';
@@ -69,6 +70,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const pool = new WorkerPool({
     provisioner,
     timeoutMs: config.workerTimeoutMs,
+    connect: (h, o) => TcpWorkerClient.connect(h.id, h.address, o),
     onStatus: (s) => {
       view.sync(s, index.variants);
       recorder.record(s);

@@ -16,7 +16,7 @@ import type { Selection } from '../policy/select-variant.ts';
 import { specOf, type DispatchWindow } from './dispatcher.ts';
 import type { ModelIndex } from './model-index.ts';
 import type { PoolLogger } from './worker-pool.ts';
-import type { WorkerClient } from './worker-client.ts';
+import type { WorkerClient } from '../protocol/worker-protocol.ts';
 
 /** What the loop needs from the worker pool (WorkerPool implements it). */
 export interface ScalablePool {

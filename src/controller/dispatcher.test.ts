@@ -12,7 +12,7 @@ import { selectVariant } from '../policy/select-variant.ts';
 import { Dispatcher, type UseCaseRouter } from './dispatcher.ts';
 import { LiveClusterView } from './live-cluster-view.ts';
 import { ModelIndex } from './model-index.ts';
-import type { InferOptions, InferReply, VariantSpec, WorkerClient } from './worker-client.ts';
+import type { InferOptions, InferReply, VariantSpec, WorkerClient } from '../protocol/worker-protocol.ts';
 
 const useCase: UseCase = { id: 'classification/fashion-mnist', task: 'classification', dataset: 'fashion-mnist', inputShape: [4] };
 const variant = makeVariant({ name: 'm.fp32.t1.b8.all', arch: 'm', p95: 1, maxBatch: 8 });

@@ -15,7 +15,7 @@ import type { QueryDemand } from '../policy/scaling-policy.ts';
 import { chooseWorker } from '../policy/choose-worker.ts';
 import type { ModelIndex } from './model-index.ts';
 import type { LiveClusterView } from './live-cluster-view.ts';
-import type { InferOptions, MergedBatch, VariantSpec, WorkerClient } from './worker-client.ts';
+import type { InferOptions, MergedBatch, VariantSpec, WorkerClient } from '../protocol/worker-protocol.ts';
 
 /** Where the dispatcher finds workers. Implemented by the WorkerPool. */
 export interface WorkerSource {

@@ -7,7 +7,8 @@ import type { WorkerClass, WorkerStatus } from '../core/types.ts';
 import type { Provisioner, WorkerExit, WorkerHandle } from '../provisioner/provisioner.ts';
 import { LocalProvisioner } from '../provisioner/local/local-provisioner.ts';
 import { TestRepo, alive, assertClose, busy, buildTestModel, expectedOutput, sampleInput, testSpec } from '../worker/test-fixtures.ts';
-import type { WorkerClient } from './worker-client.ts';
+import type { WorkerClient } from '../protocol/worker-protocol.ts';
+import { TcpWorkerClient } from '../transport/worker-connection.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 const cpu1: WorkerClass = { name: 'cpu-1', threads: 1, memoryMB: 256, pricePerHour: 0.048 };
@@ -28,7 +29,7 @@ test('serves on real workers, refreshes the snapshot, survives a SIGKILL mid-req
   repo.write('slow.onnx', buildTestModel({ seed: 5, hidden: { width: 512, layers: 8 } }));
   const provisioner = new LocalProvisioner({ repositoryRoot: repo.root });
   let snapshots = 0;
-  const pool = new WorkerPool({ provisioner, timeoutMs: 60_000, restartBackoffMs: 10, log: quiet, onStatus: () => snapshots++ });
+  const pool = new WorkerPool({ provisioner, timeoutMs: 60_000, restartBackoffMs: 10, log: quiet, onStatus: () => snapshots++, connect: (h, o) => TcpWorkerClient.connect(h.id, h.address, o) });
   try {
     await pool.start({ workerClass: cpu1, count: 2 });
     assert.deepEqual(pool.clients().map((c) => c.id).sort(), ['w1', 'w2']);

@@ -7,8 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { InfaasError } from '../core/errors.ts';
 import type { Tensor, WorkerClass, WorkerStatus } from '../core/types.ts';
 import type { Provisioner, WorkerExit, WorkerHandle } from '../provisioner/provisioner.ts';
-import { TcpWorkerClient, type WorkerConnectionOptions } from '../transport/worker-connection.ts';
-import type { InferOptions, InferReply, VariantSpec, WorkerClient } from './worker-client.ts';
+import type { InferOptions, InferReply, VariantSpec, WorkerClient } from '../protocol/worker-protocol.ts';
 
 export interface PoolLogger {
   info(msg: string): void;
@@ -27,8 +26,8 @@ export interface WorkerPoolOptions {
   restartWindowMs?: number;
   /** First restart delay, doubling per recent crash up to 10 s (default 200 ms). */
   restartBackoffMs?: number;
-  /** How to connect to a started worker (default: TcpWorkerClient). */
-  connect?: (handle: WorkerHandle, opts: WorkerConnectionOptions) => Promise<WorkerClient>;
+  /** How to connect to a started worker (the composition root passes the transport's client). */
+  connect: (handle: WorkerHandle, opts: { timeoutMs: number }) => Promise<WorkerClient>;
   /** Called with the whole snapshot whenever a status changes or a worker comes or goes. */
   onStatus?: (snapshot: WorkerStatus[]) => void;
   log?: PoolLogger;
@@ -172,8 +171,7 @@ export class WorkerPool {
     let client: WorkerClient;
     try {
       if (this.#closed) throw new Error('pool closed');
-      const connect = this.#o.connect ?? ((h, o) => TcpWorkerClient.connect(h.id, h.address, o));
-      client = await connect(handle, { timeoutMs: this.#o.timeoutMs });
+      client = await this.#o.connect(handle, { timeoutMs: this.#o.timeoutMs });
     } catch (err) {
       await this.#o.provisioner.stop(handle.id).catch(() => undefined);
       throw err;

@@ -13,7 +13,7 @@ import { plannedArrivals, runLoad } from './open-loop.ts';
 import { zooSamples } from './query-mix.ts';
 import { buildReport } from './report.ts';
 import { startServer, type RunningServer } from '../bin/server.ts';
-import { ZOO_DIR, readZooManifest } from '../bin/register-zoo.ts';
+import { ZOO_DIR, readZooManifest } from '../zoo/manifest.ts';
 
 const samples = zooSamples('fashion-mnist', 16);
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { invalid } from '../core/errors.ts';
 import { sizeOf } from '../core/types.ts';
 import { decodeValidationSet } from '../core/validation-set.ts';
-import { ZOO_DIR, readZooManifest } from '../bin/register-zoo.ts';
+import { ZOO_DIR, readZooManifest } from '../zoo/manifest.ts';
 
 /** The selection of every request of a run, at one of the three INFaaS levels. */
 export type QuerySelection =

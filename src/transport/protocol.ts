@@ -1,36 +1,10 @@
-// The controller ↔ worker messages carried in frames (see frame.ts), tensor packing, and worker addresses.
-//
-// Requests (controller → worker), answered by exactly one response with the same id:
-//   {type:'infer', spec, shape, budgetMs?} + payload float32 input data → {type:'ok', result: InferResult} + output bytes
-//     (budgetMs: the request's remaining latency SLO, ms — see InferOptions; absent: no deadline)
-//   {type:'load', spec}                                      → {type:'ok', result: {loadMs, alreadyLoaded}}
-//   {type:'unload', variant}                                 → {type:'ok', result: boolean}
-//   {type:'status'}                                          → {type:'ok', result: WorkerStatus}
-// Any request may be answered {type:'error', code, message, details?} instead. Requests on one connection
-// are answered in completion order, not arrival order.
+// How the framed transport encodes the worker protocol (src/protocol/worker-protocol.ts, where the messages are
+// specified): error replies, tensor packing into payloads, and worker addresses.
 
 import { InfaasError, isCode, type ErrorCode } from '../core/errors.ts';
 import type { Tensor } from '../core/types.ts';
-import type { InferTiming, MergedBatch } from '../controller/worker-client.ts';
+import type { TensorMeta } from '../protocol/worker-protocol.ts';
 import { float32View, type FrameHeader } from './frame.ts';
-
-export type RequestType = 'infer' | 'load' | 'unload' | 'status';
-
-/** Shape and place of one output tensor inside a reply payload. */
-export interface TensorMeta {
-  name: string;
-  shape: number[];
-  byteLength: number;
-}
-
-/** The header result of an infer reply; the outputs' bytes follow in the payload, in `outputs` order. */
-export interface InferResult {
-  outputs: TensorMeta[];
-  coldStart: boolean;
-  timing: InferTiming;
-  /** The merged batch the request ran in (absent from workers without dynamic batching). */
-  batch?: MergedBatch;
-}
 
 export interface ErrorHeader extends FrameHeader {
   type: 'error';

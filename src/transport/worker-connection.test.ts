@@ -61,6 +61,8 @@ for (const kind of ['tcp', 'unix'] as const) {
 
 /** A service whose calls never finish, to test timeouts and dropped connections. */
 const stuck: WorkerService = {
+  id: 'w9',
+  workerClass: 'x',
   infer: () => new Promise(() => undefined),
   load: () => new Promise(() => undefined),
   unload: async () => true,

@@ -1,13 +1,15 @@
-// The controller side of the transport: a WorkerClient over one framed socket (TCP on loopback or a Unix
-// socket). Requests are multiplexed by id; every call settles: with the reply, with DEADLINE_EXCEEDED after
-// its timeout, or with UNAVAILABLE the moment the connection drops ("worker w1 exited while running <what>").
+// The controller side of the transport: a WorkerClient over one framed socket (TCP or a Unix socket). `connect`
+// opens the socket and completes the protocol handshake (hello) before handing the client out, so a worker of
+// another protocol version is refused with a clear error. Requests are multiplexed by id; every call settles:
+// with the reply, with DEADLINE_EXCEEDED after its timeout, or with UNAVAILABLE the moment the connection drops
+// ("worker w1 exited while running <what>").
 
 import { connect as netConnect, type Socket } from 'node:net';
 import { InfaasError, unavailable } from '../core/errors.ts';
 import type { Tensor, WorkerStatus } from '../core/types.ts';
-import type { InferOptions, InferReply, VariantSpec, WorkerClient } from '../controller/worker-client.ts';
+import { checkWorkerHello, PROTOCOL_VERSION, type InferOptions, type InferReply, type InferResult, type LoadReply, type VariantSpec, type WorkerClient, type WorkerHello } from '../protocol/worker-protocol.ts';
 import { attachFrames, writeFrame, type Frame, type FrameHeader } from './frame.ts';
-import { errorFromHeader, parseAddress, unpackTensors, type InferResult } from './protocol.ts';
+import { errorFromHeader, parseAddress, unpackTensors } from './protocol.ts';
 
 export interface WorkerConnectionOptions {
   /** Per-call timeout, ms; a call still unanswered then rejects with DEADLINE_EXCEEDED. */
@@ -30,6 +32,8 @@ export class TcpWorkerClient implements WorkerClient {
   readonly id: string;
   readonly address: string;
   readonly closed: Promise<void>;
+  /** What the worker said in the handshake (set by connect). */
+  hello!: WorkerHello;
   readonly #socket: Socket;
   readonly #opts: WorkerConnectionOptions;
   readonly #pending = new Map<number, Pending>();
@@ -49,8 +53,26 @@ export class TcpWorkerClient implements WorkerClient {
     socket.on('close', () => this.#onClose());
   }
 
-  /** Connects to a worker at `tcp://host:port` or `unix:/path`; rejects with UNAVAILABLE when it cannot. */
-  static connect(id: string, address: string, opts: WorkerConnectionOptions): Promise<TcpWorkerClient> {
+  /**
+   * Connects to a worker at `tcp://host:port` or `unix:/path` and shakes hands; rejects with UNAVAILABLE when it
+   * cannot connect or the worker speaks another protocol version (the connection is then closed).
+   */
+  static async connect(id: string, address: string, opts: WorkerConnectionOptions): Promise<TcpWorkerClient> {
+    const client = await TcpWorkerClient.#open(id, address, opts);
+    try {
+      const answer = await client.#call({ id: 0, type: 'hello', protocol: PROTOCOL_VERSION }, 'hello', opts.connectTimeoutMs ?? 5000).then(
+        (f) => ({ ok: true as const, result: f.header.result }),
+        (error: InfaasError) => ({ ok: false as const, error }),
+      );
+      client.hello = checkWorkerHello(answer, id, address);
+    } catch (e) {
+      client.close();
+      throw e;
+    }
+    return client;
+  }
+
+  static #open(id: string, address: string, opts: WorkerConnectionOptions): Promise<TcpWorkerClient> {
     const target = parseAddress(address);
     return new Promise((resolve, reject) => {
       const socket = 'path' in target ? netConnect(target.path) : netConnect(target.port, target.host);
@@ -79,9 +101,9 @@ export class TcpWorkerClient implements WorkerClient {
     return reply;
   }
 
-  async load(spec: VariantSpec): Promise<{ loadMs: number; alreadyLoaded: boolean }> {
+  async load(spec: VariantSpec): Promise<LoadReply> {
     const f = await this.#call({ id: 0, type: 'load', spec }, spec.name, this.#opts.loadTimeoutMs ?? this.#opts.timeoutMs);
-    return f.header.result as { loadMs: number; alreadyLoaded: boolean };
+    return f.header.result as LoadReply;
   }
 
   async unload(variant: string): Promise<boolean> {

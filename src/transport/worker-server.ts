@@ -6,14 +6,16 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { InfaasError, asInfaasError, invalid } from '../core/errors.ts';
 import type { Tensor, WorkerStatus } from '../core/types.ts';
-import type { InferOptions, InferReply, VariantSpec } from '../controller/worker-client.ts';
+import { checkControllerProtocol, PROTOCOL_VERSION, type InferOptions, type InferReply, type InferResult, type LoadReply, type VariantSpec, type WorkerHello } from '../protocol/worker-protocol.ts';
 import { attachFrames, float32View, writeFrame, type Frame, type FrameHeader } from './frame.ts';
-import { errorHeader, formatAddress, packTensors, type InferResult, type ListenAddress } from './protocol.ts';
+import { errorHeader, formatAddress, packTensors, type ListenAddress } from './protocol.ts';
 
 /** What a worker offers over the transport (implemented by src/worker/replica-manager.ts). */
 export interface WorkerService {
+  readonly id: string;
+  readonly workerClass: string;
   infer(spec: VariantSpec, input: Tensor, opts?: InferOptions): Promise<InferReply>;
-  load(spec: VariantSpec): Promise<{ loadMs: number; alreadyLoaded: boolean }>;
+  load(spec: VariantSpec): Promise<LoadReply>;
   unload(variant: string): Promise<boolean>;
   status(): WorkerStatus;
 }
@@ -56,6 +58,13 @@ function handle(service: WorkerService, socket: Socket, { header, payload }: Fra
   let work: Promise<void>;
   try {
     switch (header.type) {
+      case 'hello': {
+        const refused = checkControllerProtocol(header.protocol, service.id);
+        if (refused) throw refused;
+        const hello: WorkerHello = { protocol: PROTOCOL_VERSION, id: service.id, workerClass: service.workerClass };
+        reply(socket, { id, type: 'ok', result: hello });
+        return;
+      }
       case 'infer': {
         const input: Tensor = { shape: header.shape as number[], data: float32Payload(payload) };
         const opts: InferOptions | undefined = header.budgetMs === undefined ? undefined : { budgetMs: header.budgetMs as number };

@@ -9,7 +9,7 @@
 
 import { InfaasError, invalid } from '../core/errors.ts';
 import type { BatchLatency, Tensor } from '../core/types.ts';
-import type { MergedBatch } from '../controller/worker-client.ts';
+import type { MergedBatch } from '../protocol/worker-protocol.ts';
 import { cannotMeetDeadline, decideBatch, predictLatency, type BatchingOptions, type QueuedRequest } from '../policy/batching.ts';
 import type { VariantMonitor } from './variant-monitor.ts';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { InfaasError } from '../core/errors.ts';
 import { LocalProvisioner } from '../provisioner/local/local-provisioner.ts';
 import { TcpWorkerClient } from '../transport/worker-connection.ts';
-import type { InferReply } from '../controller/worker-client.ts';
+import type { InferReply } from '../protocol/worker-protocol.ts';
 import { TestRepo, assertClose, buildTestModel, expectedOutput, sampleInput, testSpec } from './test-fixtures.ts';
 
 const repo = new TestRepo();

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { InfaasError, asInfaasError, invalid, invalidModel, unavailable } from '../core/errors.ts';
 import type { ReplicaState, ReplicaStatus, Tensor, WorkerStatus } from '../core/types.ts';
 import type { Backend, LoadedModel } from '../backend/backend.ts';
-import type { InferOptions, InferReply, VariantSpec } from '../controller/worker-client.ts';
+import type { InferOptions, InferReply, VariantSpec } from '../protocol/worker-protocol.ts';
 import { Batcher } from './batcher.ts';
 import { checkAgainstModel, validateInferOptions, validateSpec, validateTensor } from './validate.ts';
 import type { HealthConfig } from '../policy/variant-health.ts';
@@ -66,6 +66,7 @@ interface Replica {
 
 export class ReplicaManager {
   readonly id: string;
+  readonly workerClass: string;
   address = '';
   readonly startedAt: number;
   readonly #o: ReplicaManagerOptions;
@@ -80,6 +81,7 @@ export class ReplicaManager {
   constructor(opts: ReplicaManagerOptions) {
     this.#o = opts;
     this.id = opts.id;
+    this.workerClass = opts.workerClass;
     this.#now = opts.now ?? Date.now;
     this.startedAt = this.#now();
     this.#monitorTimer = setInterval(() => this.#closeWindows(), opts.monitorIntervalMs ?? 1000);

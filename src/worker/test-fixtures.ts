@@ -5,7 +5,7 @@ import onnxProto from 'onnx-proto';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { VariantSpec } from '../controller/worker-client.ts';
+import type { VariantSpec } from '../protocol/worker-protocol.ts';
 import { LocalRepository } from '../repository/local/local-repository.ts';
 
 const { onnx } = onnxProto;

@@ -3,7 +3,7 @@
 
 import { invalid } from '../core/errors.ts';
 import type { Tensor } from '../core/types.ts';
-import type { InferOptions, VariantSpec } from '../controller/worker-client.ts';
+import type { InferOptions, VariantSpec } from '../protocol/worker-protocol.ts';
 
 const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
 

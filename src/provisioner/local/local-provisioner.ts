@@ -1,4 +1,4 @@
-// Provisioner of local workers: each worker is a child process (src/worker/worker-main.ts run through tsx),
+// Provisioner of local workers: each worker is a child process (src/bin/worker-main.ts run through tsx),
 // named w1, w2, … in start order. A child exits when this process disconnects or dies, so no worker is
 // ever orphaned; shutdown() stops them all.
 
@@ -7,12 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { unavailable } from '../../core/errors.ts';
 import type { WorkerClass } from '../../core/types.ts';
 import type { Provisioner, WorkerExit, WorkerHandle } from '../provisioner.ts';
-import { workerArgv } from '../../worker/worker-options.ts';
+import { workerArgv } from '../worker-options.ts';
 
 export interface LocalProvisionerOptions {
   /** Root directory of the local model repository, passed to every worker. */
   repositoryRoot: string;
-  /** Worker entry script (default: src/worker/worker-main.ts). */
+  /** Worker entry script (default: src/bin/worker-main.ts). */
   workerEntry?: string;
   /** Extra environment for the children (merged over this process's). */
   env?: NodeJS.ProcessEnv;
@@ -32,7 +32,7 @@ interface Child {
   exited: Promise<void>;
 }
 
-const DEFAULT_ENTRY = fileURLToPath(new URL('../../worker/worker-main.ts', import.meta.url));
+const DEFAULT_ENTRY = fileURLToPath(new URL('../../bin/worker-main.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 
 export class LocalProvisioner implements Provisioner {

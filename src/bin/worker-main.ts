@@ -9,8 +9,8 @@
 import { OrtNativeBackend } from '../backend/ort-native/ort-backend.ts';
 import { LocalRepository } from '../repository/local/local-repository.ts';
 import { serveWorker, type WorkerServer } from '../transport/worker-server.ts';
-import { ReplicaManager } from './replica-manager.ts';
-import { parseWorkerOptions } from './worker-options.ts';
+import { ReplicaManager } from '../worker/replica-manager.ts';
+import { parseWorkerOptions } from '../provisioner/worker-options.ts';
 
 const GRACE_MS = 2000;
 
