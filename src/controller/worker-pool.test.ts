@@ -77,6 +77,8 @@ test('serves on real workers, refreshes the snapshot, survives a SIGKILL mid-req
 
 /** A provisioner whose workers exist only in memory; `crash(id)` makes one exit. */
 class ScriptedProvisioner implements Provisioner {
+  readonly kind = 'scripted';
+  readonly replacesCrashed = false;
   #seq = 0;
   #listeners: Array<(e: WorkerExit) => void> = [];
   readonly live = new Map<string, WorkerHandle>();

@@ -36,6 +36,8 @@ const DEFAULT_ENTRY = fileURLToPath(new URL('../../bin/worker-main.ts', import.m
 const TSX = import.meta.resolve('tsx');
 
 export class LocalProvisioner implements Provisioner {
+  readonly kind = 'local';
+  readonly replacesCrashed = false;
   readonly #o: LocalProvisionerOptions;
   readonly #children = new Map<string, Child>();
   readonly #listeners: Array<(exit: WorkerExit) => void> = [];
