@@ -3,6 +3,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { InfaasError } from '../core/errors.ts';
 import type { ModelRepository } from './model-repository.ts';
@@ -22,6 +23,8 @@ const GOOD_KEYS = ['a-b_c.d', '.hidden', 'UPPER/lower/0-9', 'a..b', 'd/e/e/p/n/e
 
 const isCode = (code: string) => (e: unknown) => e instanceof InfaasError && e.code === code;
 const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+const isMismatch = (e: unknown) => isCode('INVALID_MODEL')(e) && /does not match the registered hash/.test((e as Error).message);
 
 export function runModelRepositoryConformance(name: string, open: () => Promise<ModelRepositoryHarness>): void {
   async function withRepo(fn: (h: ModelRepositoryHarness) => Promise<void>): Promise<void> {
@@ -109,6 +112,24 @@ export function runModelRepositoryConformance(name: string, open: () => Promise<
       await repo.put('zoo/net.onnx', new Uint8Array([5, 6, 7, 8]));
       const path = await repo.localPath('zoo/net.onnx');
       assert.deepEqual([...(await readFile(path))], [5, 6, 7, 8]);
+    }));
+
+    it('localPath with an expected sha256 gives a file with exactly those bytes, or rejects with INVALID_MODEL', () => withRepo(async ({ repo }) => {
+      const a = new Uint8Array([1, 2, 3, 4]);
+      const b = new Uint8Array([4, 3, 2, 1, 0]);
+      await repo.put('h/net.onnx', a);
+      for (let i = 0; i < 2; i++) assert.deepEqual([...(await readFile(await repo.localPath('h/net.onnx', { sha256: sha256(a) })))], [...a]);
+      assert.deepEqual([...(await readFile(await repo.localPath('h/net.onnx', {})))], [...a]);
+      await assert.rejects(repo.localPath('h/net.onnx', { sha256: sha256(b) }), isMismatch);
+      await repo.put('h/net.onnx', b);
+      await assert.rejects(repo.localPath('h/net.onnx', { sha256: sha256(a) }), isMismatch, 'the hash registered before the object was replaced');
+      assert.deepEqual([...(await readFile(await repo.localPath('h/net.onnx', { sha256: sha256(b) })))], [...b]);
+      await repo.put('h/empty', new Uint8Array(0));
+      assert.equal((await readFile(await repo.localPath('h/empty', { sha256: sha256(new Uint8Array(0)) }))).length, 0);
+      await assert.rejects(repo.localPath('h/missing', { sha256: sha256(a) }), isCode('NOT_FOUND'));
+      for (const bad of ['abc', sha256(a).toUpperCase(), `${sha256(a)}0`, 42]) {
+        await assert.rejects(repo.localPath('h/net.onnx', { sha256: bad as string }), isCode('INVALID_ARGUMENT'), String(bad));
+      }
     }));
 
     it('put is atomic: concurrent readers and listers see whole old or new bytes only', () => withRepo(async ({ repo }) => {

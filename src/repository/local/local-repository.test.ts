@@ -1,7 +1,8 @@
 // Runs the shared ModelRepository conformance suite against LocalRepository, plus file-tree specifics.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, open, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfaasError } from '../../core/errors.ts';
@@ -28,6 +29,33 @@ describe('LocalRepository specifics', () => {
       await assert.rejects(repo.put('a/b.onnx/c', new Uint8Array([3])), (e) => e instanceof InfaasError && e.code === 'INVALID_ARGUMENT');
       await assert.rejects(repo.put('a', new Uint8Array([3])), (e) => e instanceof InfaasError && e.code === 'INVALID_ARGUMENT');
       assert.deepEqual([...(await repo.get('a/b.onnx'))], [2]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('hashes a verified file once, and notices an edit in place even when size and mtime are kept', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'infaas-repo-'));
+    try {
+      const repo = new LocalRepository(dir);
+      const data = new Uint8Array([1, 2, 3, 4, 5]);
+      const sha256 = createHash('sha256').update(data).digest('hex');
+      await repo.put('m.onnx', data);
+      for (let i = 0; i < 3; i++) assert.equal(await repo.localPath('m.onnx', { sha256 }), join(dir, 'm.onnx'));
+      assert.equal(repo.filesHashed, 1);
+
+      const { mtime, atime } = await stat(join(dir, 'm.onnx'));
+      const fh = await open(join(dir, 'm.onnx'), 'r+');
+      await fh.write(new Uint8Array([9]), 0, 1, 2);
+      await fh.close();
+      await utimes(join(dir, 'm.onnx'), atime, mtime);
+      await assert.rejects(repo.localPath('m.onnx', { sha256 }), (e) => e instanceof InfaasError && e.code === 'INVALID_MODEL' && /changed or damaged/.test(e.message));
+      assert.equal(repo.filesHashed, 2);
+
+      await repo.put('m.onnx', data);
+      assert.equal(await repo.localPath('m.onnx', { sha256 }), join(dir, 'm.onnx'));
+      assert.equal(await repo.localPath('m.onnx', { sha256 }), join(dir, 'm.onnx'));
+      assert.equal(repo.filesHashed, 3);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

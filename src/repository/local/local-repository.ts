@@ -3,17 +3,24 @@
 // A key maps to the path <root>/<key>. `put` writes a temp file next to the target (its name holds '~',
 // which no key can, so it never shows in listings), fsyncs it, renames it into place and fsyncs the
 // directory. Limitation of a file tree: an object 'a' and an object 'a/b' cannot both exist; the second
-// put rejects with INVALID_ARGUMENT.
+// put rejects with INVALID_ARGUMENT. `localPath(key, { sha256 })` hashes a file once and remembers the hash
+// for as long as its size, mtime, ctime and inode stay the same (a put renames a new inode into place; an
+// edit in place changes ctime), so a load checks the bytes without reading them again.
 
+import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { invalid, notFound } from '../../core/errors.ts';
-import type { ModelRepository } from '../model-repository.ts';
+import { expectedSha256, registeredHashMismatch, type ExpectedContent, type ModelRepository } from '../model-repository.ts';
 import { checkObjectKey, checkObjectPrefix, isSegment, prefixDirSegments } from '../object-keys.ts';
 
 export class LocalRepository implements ModelRepository {
   /** The absolute root directory (created on the first put). */
   readonly root: string;
+  /** Verified hashes by path, valid while the file's identity (size, mtime, ctime, inode) is unchanged. */
+  readonly #hashes = new Map<string, { id: string; sha256: string }>();
+  #filesHashed = 0;
 
   constructor(rootDir: string) {
     this.root = resolve(rootDir);
@@ -31,6 +38,7 @@ export class LocalRepository implements ModelRepository {
     const temp = `${path}.~${process.pid}-${Math.random().toString(36).slice(2)}`;
     try {
       await writeFile(temp, data, { flush: true });
+      this.#hashes.delete(path);
       await rename(temp, path);
     } catch (e) {
       await unlink(temp).catch(() => undefined);
@@ -56,6 +64,7 @@ export class LocalRepository implements ModelRepository {
 
   async delete(key: string): Promise<boolean> {
     const path = this.pathOf(key);
+    this.#hashes.delete(path);
     try {
       await unlink(path);
       return true;
@@ -73,10 +82,21 @@ export class LocalRepository implements ModelRepository {
     return out.filter((k) => k.startsWith(prefix)).sort();
   }
 
-  async localPath(key: string): Promise<string> {
+  async localPath(key: string, expect?: ExpectedContent): Promise<string> {
     const path = this.pathOf(key);
-    if (!(await this.fileStat(path))) throw missing(key);
+    const want = expectedSha256(expect);
+    const s = await this.fileStat(path);
+    if (!s) throw missing(key);
+    if (want === undefined) return path;
+    const known = this.#hashes.get(path);
+    const actual = known?.id === identity(s) ? known.sha256 : await this.hashFile(path);
+    if (actual !== want) throw registeredHashMismatch(key, want, actual, `the file ${path} was changed or damaged after it was registered`);
     return path;
+  }
+
+  /** How many times a file's bytes were read to hash them (a file is hashed again only after it changes). */
+  get filesHashed(): number {
+    return this.#filesHashed;
   }
 
   private pathOf(key: string): string {
@@ -99,6 +119,24 @@ export class LocalRepository implements ModelRepository {
       const kind = ent.isSymbolicLink() ? await this.kindOf(join(this.root, ...child)) : ent.isDirectory() ? 'dir' : ent.isFile() ? 'file' : 'other';
       if (kind === 'dir') await this.walk(child, out);
       else if (kind === 'file') out.push(child.join('/'));
+    }
+  }
+
+  /** Hashes the file and remembers the hash, unless the file changed while it was read. */
+  private async hashFile(path: string): Promise<string> {
+    const fh = await open(path, 'r');
+    try {
+      const before = await fh.stat();
+      const hash = createHash('sha256');
+      for await (const chunk of fh.createReadStream({ autoClose: false })) hash.update(chunk);
+      const sha256 = hash.digest('hex');
+      this.#filesHashed++;
+      const after = await fh.stat();
+      if (identity(before) === identity(after)) this.#hashes.set(path, { id: identity(after), sha256 });
+      else this.#hashes.delete(path);
+      return sha256;
+    } finally {
+      await fh.close();
     }
   }
 
@@ -127,6 +165,7 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
+const identity = (s: Stats) => `${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.ino}`;
 const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
 const isMissing = (e: unknown) => code(e) === 'ENOENT' || code(e) === 'ENOTDIR' || code(e) === 'EISDIR';
 const missing = (key: string) => notFound(`no object '${key}' in the model repository`, { key });
