@@ -1,6 +1,7 @@
 // Bench: metadata store write throughput (sequential and 64 concurrent writers, i.e. group commit) for the
-// embedded log store vs MemoryStore, and the embedded store's open/replay time for 10,000 keys.
-// Run: npx tsx bench/metadata-store.ts   (about 15 s)
+// embedded log store vs MemoryStore vs RedisStore (a local redis-server, appendfsync always), and the
+// embedded store's open/replay time for 10,000 keys.
+// Run: npx tsx bench/metadata-store.ts   (about 20 s)
 
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,8 @@ import { join } from 'node:path';
 import type { MetadataStore } from '../src/metadata/metadata-store.ts';
 import { EmbeddedStore } from '../src/metadata/embedded/log-store.ts';
 import { MemoryStore } from '../src/metadata/memory/memory-store.ts';
+import { RedisStore } from '../src/metadata/redis/redis-store.ts';
+import { startRedis } from '../src/testing/redis-server.ts';
 
 const SECONDS = 1.5;
 const value = (i: number) => ({ variant: `digits-cnn-m-int8-t${i % 4}`, p50Ms: i * 0.01, batch: [1, 2, 4, 8], state: 'active' });
@@ -25,6 +28,7 @@ async function throughput(store: MetadataStore, writers: number): Promise<{ rate
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'infaas-bench-meta-'));
+  const redis = await startRedis();
   try {
     const rows: string[][] = [];
     for (const writers of [1, 64]) {
@@ -36,9 +40,12 @@ async function main(): Promise<void> {
       const { rate: embRate, n } = await throughput(emb, writers);
       const perSync = n / Math.max(1, emb.stats().fsyncs - before);
       await emb.close();
-      rows.push([writers === 1 ? 'sequential (1 writer)' : '64 concurrent writers', fmt(embRate), fmt(memRate), `${(memRate / embRate).toFixed(0)}x`, perSync.toFixed(1)]);
+      const red = await RedisStore.connect({ url: redis.url, prefix: `bench${writers}:` });
+      const redisRate = (await throughput(red, writers)).rate;
+      await red.close();
+      rows.push([writers === 1 ? 'sequential (1 writer)' : '64 concurrent writers', fmt(embRate), fmt(memRate), fmt(redisRate), `${(memRate / embRate).toFixed(0)}x`, perSync.toFixed(1)]);
     }
-    printTable(['sets/s', 'embedded', 'memory', 'memory/embedded', 'sets per fsync'], rows);
+    printTable(['sets/s', 'embedded', 'memory', 'redis', 'memory/embedded', 'sets per fsync (embedded)'], rows);
 
     const replayDir = join(dir, 'replay');
     let store = await EmbeddedStore.open(replayDir);
@@ -58,6 +65,7 @@ async function main(): Promise<void> {
     printTable(['open/replay', 'keys', 'records', 'log MiB', 'median ms', 'min ms'],
       [['embedded', '10000', '30000', (logBytes / 2 ** 20).toFixed(2), times[2].toFixed(1), times[0].toFixed(1)]]);
   } finally {
+    await redis.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -23,7 +23,9 @@
 // - Mutations issued through one store instance take effect in call order. A read may already see a
 //   mutation whose promise has not resolved yet (it is not durable until then).
 // - When the backing server cannot be reached, calls reject with UNAVAILABLE (a message that says so) instead
-//   of waiting for it; the store reconnects by itself and later calls succeed again.
+//   of waiting for it; the store reconnects by itself and later calls succeed again. A mutation that rejects
+//   with UNAVAILABLE may still have taken effect (the connection dropped after the server applied it): its
+//   outcome is unknown, and a caller that must know re-reads the key.
 //
 // Expiring keys (`SetOptions.ttlMs`) hold ephemeral state: worker heartbeats, leases. From `ttlMs` after the
 // write that set it, the key is absent for every call (get, list, setIfAbsent, compareAndSet). A later write
@@ -32,9 +34,11 @@
 //
 // Watching (`watch`): a listener receives every later change to a key under its prefix made through any store
 // instance over the same state (this one included), each change once, in the order the changes took effect;
-// `set` events carry the new value (a fresh copy). When an implementation may have missed changes (its
-// connection to the server dropped), it delivers `{type: 'reset'}` once it is connected again: the listener
-// should then re-read what it follows with `list`. Listeners are called asynchronously (never inside the
+// `set` events carry the new value (a fresh copy); a call that changes nothing (a delete of an absent key)
+// delivers nothing. When an implementation may have missed changes (its connection to the server dropped), it
+// delivers `{type: 'reset'}` once it is connected again: the listener should then re-read what it follows with
+// `list`, retrying if that read fails too (the store may still be reconnecting). A change made just before
+// `watch` was called may still reach the new listener. Listeners are called asynchronously (never inside the
 // mutating call) and a listener that throws does not affect the store or other listeners.
 
 export interface SetOptions {

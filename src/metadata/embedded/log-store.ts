@@ -147,9 +147,10 @@ export class EmbeddedStore implements MetadataStore {
     const want = expected === undefined ? undefined : encodeValue(key, expected);
     const text = value === undefined ? undefined : encodeValue(key, value);
     const ttl = ttlOf(opts);
-    if (this.current(key) !== want) {
-      await this.enqueue(); // the value we lost to may still be on its way to disk
-      return false;
+    const current = this.current(key);
+    if (current !== want || (current === undefined && text === undefined)) {
+      await this.enqueue(); // the value we lost to (or found absent) may still be on its way to disk
+      return current === want;
     }
     await this.write(key, text, ttl);
     return true;

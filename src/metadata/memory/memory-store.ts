@@ -45,9 +45,10 @@ export class MemoryStore implements MetadataStore {
     const want = expected === undefined ? undefined : encodeValue(key, expected);
     const text = value === undefined ? undefined : encodeValue(key, value);
     const ttl = ttlOf(opts);
-    if (this.current(key) !== want) return false;
-    if (text === undefined) this.remove(key);
-    else this.write(key, text, ttl);
+    const current = this.current(key);
+    if (current !== want) return false;
+    if (text !== undefined) this.write(key, text, ttl);
+    else if (current !== undefined) this.remove(key);
     return true;
   }
 
