@@ -65,8 +65,8 @@ async function main(): Promise<void> {
   const repo = new TestRepo();
   const sockDir = mkdtempSync(join(tmpdir(), 'infaas-bench-sock-'));
   const wc: WorkerClass = { name: 'cpu-1', threads: 1, memoryMB: 512, pricePerHour: 0 };
-  const tcpProv = new LocalProvisioner({ repositoryRoot: repo.root });
-  const unixProv = new LocalProvisioner({ repositoryRoot: repo.root, socketDir: sockDir });
+  const tcpProv = new LocalProvisioner({ repository: repo.root });
+  const unixProv = new LocalProvisioner({ repository: repo.root, socketDir: sockDir });
   const [th, uh] = await Promise.all([tcpProv.start(wc), unixProv.start(wc)]);
   const tcp = await TcpWorkerClient.connect(th.id, th.address, { timeoutMs: 30_000 });
   const unix = await TcpWorkerClient.connect(uh.id, uh.address, { timeoutMs: 30_000 });

@@ -86,9 +86,9 @@ export class InfaasApi {
     return this.#d.autoscaling?.() ?? { policy: 'off' };
   }
 
-  /** Loads a variant on a worker ahead of traffic (the one chooseWorker picks). */
-  async loadVariant(name: string): Promise<{ variant: string; worker: string; loadMs: number; alreadyLoaded: boolean }> {
-    return this.#d.dispatcher.load(this.#d.index().variant(name));
+  /** Loads a variant ahead of traffic, on the given worker or the one chooseWorker picks, and pins it. */
+  async loadVariant(name: string, worker?: string): Promise<{ variant: string; worker: string; loadMs: number; alreadyLoaded: boolean }> {
+    return this.#d.dispatcher.load(this.#d.index().variant(name), worker);
   }
 
   /** Unloads a variant from every worker holding it; returns the workers it left. */

@@ -9,5 +9,6 @@ const code = await runCli(process.argv.slice(2), {
   env: process.env,
   // Loaded only by `serve` / `demo`, so client commands never load server code.
   loadServer: async () => (await import('./server.ts')).runServer,
+  loadWorker: async () => (await import('./worker-process.ts')).runWorkerUntilSignal,
 });
 process.exitCode = code;

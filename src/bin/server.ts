@@ -1,26 +1,36 @@
-// Composition root of `infaas serve` / `infaas demo`: chooses the implementations (embedded store, local
-// repository, local child-process workers, ORT native backend), wires the controller and starts REST.
+// Composition root of `infaas serve` / `infaas demo`: chooses the implementations from the configuration (embedded
+// store or Redis, local directory or S3, local child processes, Kubernetes or no provisioner), wires the
+// controller, and starts REST. One code path for both modes: with the embedded store this process is the only
+// controller (and always the autoscaling leader); with Redis it is one of several.
 
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadConfig, type AutoscalePolicyName, type InfaasConfig } from '../config/config.ts';
-import { EmbeddedStore } from '../metadata/embedded/log-store.ts';
-import { LocalRepository } from '../repository/local/local-repository.ts';
+import { configFromEnv, loadConfig, type AutoscalePolicyName, type InfaasConfig } from '../config/config.ts';
+import { keys } from '../metadata/metadata-store.ts';
+import type { ClusterSettings } from '../protocol/worker-record.ts';
+import type { Provisioner } from '../provisioner/provisioner.ts';
 import { LocalProvisioner } from '../provisioner/local/local-provisioner.ts';
-import { WorkerPool } from '../controller/worker-pool.ts';
-import { TcpWorkerClient } from '../transport/worker-connection.ts';
+import { WorkerPool, type PoolLogger } from '../controller/worker-pool.ts';
+import { WorkerDirectory } from '../controller/worker-directory.ts';
 import { ModelIndex } from '../controller/model-index.ts';
+import { CatalogueSync } from '../controller/catalogue-sync.ts';
 import { Registry, type ProfilerRunner } from '../controller/registry.ts';
 import { Dispatcher, type UseCaseRouter } from '../controller/dispatcher.ts';
 import { LiveClusterView } from '../controller/live-cluster-view.ts';
 import { AutoscalerLoop, livePolicy } from '../controller/autoscaler-loop.ts';
+import { ControlLoop } from '../controller/control-loop.ts';
+import { LeaderElection } from '../controller/leader-election.ts';
+import { StorePins } from '../controller/pins.ts';
+import { SharedWindows } from '../controller/shared-windows.ts';
 import { forecastPeak, pastWindows, scheduleForecast } from '../policy/load-schedule.ts';
 import { WorkerStateRecorder } from '../controller/worker-state-recorder.ts';
+import { TcpWorkerClient } from '../transport/worker-connection.ts';
 import { InfaasApi } from '../api/facade.ts';
 import { buildRestServer } from '../frontends/rest/rest-server.ts';
 import { runProfileJob } from '../profiler/profile-job.ts';
 import { variantsFromProfileFile } from '../profiler/precomputed.ts';
+import { openMetadataStore, openRepository } from './implementations.ts';
 import { registerZoo } from './register-zoo.ts';
 
 export interface ServerOptions {
@@ -34,6 +44,13 @@ export interface ServerOptions {
   verbose?: boolean;
   /** `--autoscale POLICY`: overrides config autoscaling.policy. */
   autoscale?: AutoscalePolicyName;
+  /** `--metadata URL`, `--repository URL`, `--provisioner KIND`, `--id NAME` (over the config and environment). */
+  metadata?: string;
+  repository?: string;
+  provisioner?: InfaasConfig['provisioner']['kind'];
+  controllerId?: string;
+  /** Environment variables to read settings from (the CLI passes process.env; tests usually none). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunningServer {
@@ -41,42 +58,65 @@ export interface RunningServer {
   api: InfaasApi;
   registry: Registry;
   config: InfaasConfig;
-  /** The live autoscaling loop, when autoscaling.policy is not 'off'. */
+  /** This controller's id. */
+  controllerId: string;
+  /** The live autoscaling loop, when autoscaling.policy is not 'off' (it ticks while this controller leads). */
   autoscaler?: AutoscalerLoop;
+  election: LeaderElection;
   close(): Promise<void>;
 }
+
+/** Status polling period of the workers, ms. */
+const STATUS_EVERY_MS = 1000;
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir ?? '.infaas');
   mkdirSync(dataDir, { recursive: true });
-  const autoscaling = opts.autoscale ? { ...opts.config?.autoscaling, policy: opts.autoscale } : opts.config?.autoscaling;
-  const config = loadConfig(dataDir, {
-    ...opts.config, port: opts.port ?? opts.config?.port, host: opts.host ?? opts.config?.host, ...(autoscaling ? { autoscaling: autoscaling as InfaasConfig['autoscaling'] } : {}),
-  });
+  const config = loadConfig(dataDir, overridesOf(opts));
   const log = opts.verbose ? (s: string) => process.stderr.write(`${s}\n`) : () => undefined;
+  const logger = (tag: string): PoolLogger => ({ info: log, warn: (m) => process.stderr.write(`[${tag}] ${m}\n`), error: (m) => process.stderr.write(`[${tag}] ERROR ${m}\n`) });
+  const distributed = config.metadata !== undefined;
+  const controllerId = config.controllerId ?? (distributed ? `${hostname()}-${process.pid}` : 'controller');
 
-  const store = await EmbeddedStore.open(dataDir);
-  const repoRoot = resolve(dataDir, 'models');
-  const repo = new LocalRepository(repoRoot);
-  let index = await ModelIndex.load(store);
+  const { store, where } = await openMetadataStore(config.metadata, dataDir);
+  // Several controllers share one repository: without one configured, a controller joins the cluster's.
+  const cluster = distributed ? await store.get<ClusterSettings>(keys.cluster) : undefined;
+  const repository = openRepository(config.repository ?? cluster?.repository ?? join(dataDir, 'models'), join(dataDir, 'cache'), opts.env ?? {});
+  if (cluster && cluster.repository !== repository.url) {
+    process.stderr.write(`[controller] this controller's model repository ${repository.url} is not the cluster's ${cluster.repository}: it becomes the cluster's for workers started from now on\n`);
+  }
   const workerClass = config.workerClasses.find((c) => c.name === config.initialWorkers.workerClass)!;
+  if (distributed) await store.set(keys.cluster, { repository: repository.url, workerClasses: config.workerClasses } satisfies ClusterSettings);
+
+  // The catalogue: loaded once, then kept current by this controller's registrations and, through the store's
+  // change feed, by every other controller's.
+  let index = ModelIndex.empty();
+  const sync = new CatalogueSync({ store, get: () => index, set: (i) => (index = i), log: logger('catalogue') });
+  sync.start();
+  index = await ModelIndex.load(store);
   // Every worker (at boot and added by the autoscaler) is of this class: no variant needing more threads is cold-started.
   const view = new LiveClusterView({ maxThreads: workerClass.threads });
 
-  // Local workers listen on Unix sockets: measurably faster than loopback TCP (bench/transport.ts).
+  // Local workers listen on Unix sockets (measurably faster than loopback TCP, bench/transport.ts) unless other
+  // controllers must reach them too.
   const socketDir = mkdtempSync(join(tmpdir(), 'infaas-'));
-  const provisioner = new LocalProvisioner({ repositoryRoot: repoRoot, socketDir });
-  const recorder = new WorkerStateRecorder(store);
+  const unix = (config.provisioner.localTransport ?? (distributed ? 'tcp' : 'unix')) === 'unix';
+  const provisioner = await makeProvisioner(config, { repository: repository.url, socketDir: unix ? socketDir : undefined, cacheDir: join(dataDir, 'cache'), controllerId, env: opts.env ?? {} });
+  const recorder = distributed ? undefined : new WorkerStateRecorder(store); // distributed workers heartbeat their own records
   const pool = new WorkerPool({
-    provisioner,
+    ...(provisioner ? { provisioner } : {}),
     timeoutMs: config.workerTimeoutMs,
     connect: (h, o) => TcpWorkerClient.connect(h.id, h.address, o),
     onStatus: (s) => {
       view.sync(s, index.variants);
-      recorder.record(s);
+      recorder?.record(s);
     },
+    log: logger('pool'),
   });
-  await pool.start({ workerClass, count: config.initialWorkers.count });
+  await pool.start({ workerClass, count: provisioner?.kind === 'local' ? config.initialWorkers.count : 0 });
+  const directory = distributed ? new WorkerDirectory({ store, adopt: (w) => pool.adopt(w), log: logger('directory') }) : undefined;
+  await directory?.start();
+
   const profiler: ProfilerRunner = {
     profile: (job, onProgress) =>
       runProfileJob(
@@ -86,17 +126,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
   const registry = new Registry({
     store,
-    repo,
+    repo: repository.repo,
     profiler,
+    controllerId,
+    claimTtlMs: config.leaseMs,
     precomputed: (json, ctx) => variantsFromProfileFile(json, { ...ctx, workerClasses: config.workerClasses }),
     onChange: (change) => {
       index = index.with(change);
     },
   });
-  // While the autoscaling loop runs, use-case queries are routed by its policy (as in the simulator).
+  const pins = new StorePins(store);
+  await pins.start();
+  // While the autoscaling loop exists, use-case queries are routed by its policy (as in the simulator), on every controller.
   let autoscaler: AutoscalerLoop | undefined;
   const viaPolicy: UseCaseRouter = (q, v, catalogue, now) => autoscaler!.route(q, v, catalogue, now);
-  const dispatcher = new Dispatcher({ index: () => index, workers: pool, view, route: () => (autoscaler ? viaPolicy : undefined) });
+  const dispatcher = new Dispatcher({ index: () => index, workers: pool, view, pins, route: () => (autoscaler ? viaPolicy : undefined) });
+  const windows = new SharedWindows({ store, controllerId, take: () => dispatcher.takeWindow() });
+  windows.start();
   const schedule = config.autoscaling.policy === 'ours' && config.autoscaling.schedule ? scheduleForecast(config.autoscaling.schedule) : undefined;
   const scheduleStatus = () => (schedule ? { schedule: { leadS: schedule.leadMs / 1000, expectedQps: forecastPeak(schedule, Date.now()) } } : {});
   if (config.autoscaling.schedule) {
@@ -106,53 +152,130 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (config.autoscaling.policy !== 'off') {
     autoscaler = new AutoscalerLoop({
       policy: livePolicy(config.autoscaling, workerClass.name, schedule), pool, index: () => index, workerClasses: config.workerClasses,
-      minWorkers: config.initialWorkers.count, maxWorkers: config.autoscaling.maxWorkers, window: () => dispatcher.takeWindow(),
-      log: { info: log, warn: (m) => process.stderr.write(`[autoscaler] ${m}\n`), error: (m) => process.stderr.write(`[autoscaler] ERROR ${m}\n`) },
+      minWorkers: config.initialWorkers.count, maxWorkers: config.autoscaling.maxWorkers, window: () => windows.merged(), log: logger('autoscaler'),
     });
-    autoscaler.start();
     if (schedule) log(`load schedule: ${config.autoscaling.schedule!.windows.length} window(s), planned ${schedule.leadMs / 1000} s ahead`);
-    log(`autoscaling with policy ${config.autoscaling.policy} (at most ${config.autoscaling.maxWorkers} workers)`);
+    log(`autoscaling with policy ${config.autoscaling.policy} (at most ${config.autoscaling.maxWorkers} workers) while this controller leads`);
   }
+  const election = new LeaderElection({
+    store, id: controllerId, ttlMs: config.leaseMs,
+    onElected: () => log(`controller ${controllerId} leads the autoscaling loop`),
+    onDeposed: () => log(`controller ${controllerId} no longer leads the autoscaling loop`),
+  });
+  await election.update().catch(() => undefined);
+
+  // One control loop runs every periodic task, each in its own try/catch.
+  const loop = new ControlLoop({ log: logger('control') });
+  loop.add({ name: 'worker status', everyMs: STATUS_EVERY_MS, update: () => pool.refresh() });
+  loop.add({ name: 'leader election', everyMs: election.everyMs, update: () => election.update() });
+  loop.add({ name: 'registrations', everyMs: registry.maintainEveryMs, update: () => registry.maintain() });
+  if (autoscaler) {
+    const a = autoscaler;
+    loop.add({ name: 'autoscaler', everyMs: a.tickMs, update: () => (election.isLeader ? a.tickOnce() : undefined) });
+  }
+  if (distributed) loop.add({ name: 'dispatch window', everyMs: 1000, update: () => (election.isLeader ? undefined : windows.publish()) });
+  loop.add({
+    name: 'pinned variants', everyMs: 2000, update: async () => {
+      const restored = election.isLeader ? await dispatcher.restorePins() : [];
+      if (restored.length) log(`loaded pinned variant(s) no worker held: ${restored.join(', ')}`);
+    },
+  });
+  loop.start();
 
   const api = new InfaasApi({
     index: () => index, registry, dispatcher, workers: () => pool.snapshot(),
-    autoscaling: () => (autoscaler ? { policy: config.autoscaling.policy, maxWorkers: config.autoscaling.maxWorkers, ...autoscaler.stats(), ...scheduleStatus() } : { policy: 'off' }),
+    autoscaling: () => ({
+      ...(autoscaler ? { policy: config.autoscaling.policy, maxWorkers: config.autoscaling.maxWorkers, ...autoscaler.stats(), ...scheduleStatus() } : { policy: 'off' }),
+      ...(distributed ? { leadership: election.status(), refusedWorkers: directory!.refused() } : {}),
+    }),
   });
   const resumed = await registry.resume();
   if (resumed) log(`resuming ${resumed} interrupted registration(s)`);
 
   const app = await buildRestServer(api, { bodyLimit: config.maxBodyBytes, modelLimit: config.maxModelBytes });
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (e) {
+    await app.close().catch(() => undefined);
+    await shutdown();
+    throw e;
+  }
   const addr = app.server.address();
   const url = `http://${config.host}:${typeof addr === 'object' && addr ? addr.port : config.port}`;
-  log(`INFaaS serving on ${url} (data dir ${dataDir}, ${pool.clients().length} worker(s), ${index.variants.size} variants)`);
+  log(`INFaaS serving on ${url} (controller ${controllerId}; metadata ${where}; models ${repository.url}; ${pool.clients().length} worker(s), ${index.variants.size} variants)`);
 
+  async function shutdown(): Promise<void> {
+    await loop.close();
+    await registry.close().catch(() => undefined);
+    await autoscaler?.close();
+    await election.resign();
+    windows.close();
+    pins.close();
+    sync.close();
+    directory?.close();
+    await pool.close();
+    await provisioner?.shutdown();
+    await recorder?.close();
+    rmSync(socketDir, { recursive: true, force: true });
+    repository.close();
+    await store.close();
+  }
   let closing: Promise<void> | undefined;
   const server: RunningServer = {
-    url,
-    api,
-    registry,
-    config,
+    url, api, registry, config, controllerId, election,
     ...(autoscaler ? { autoscaler } : {}),
     close: () =>
       (closing ??= (async () => {
         await app.close();
-        await registry.close().catch(() => undefined);
-        await autoscaler?.close();
-        await pool.close();
-        await provisioner.shutdown();
-        await recorder.close();
-        rmSync(socketDir, { recursive: true, force: true });
-        await store.close();
+        await shutdown();
       })()),
   };
   if (opts.demo) await registerZoo(api, registry, log);
   return server;
 }
 
+/** The configuration overrides of the options: environment variables, then flags. */
+function overridesOf(opts: ServerOptions): Partial<InfaasConfig> {
+  const env = opts.env ? configFromEnv(opts.env) : {};
+  const autoscaling = opts.autoscale ? { ...opts.config?.autoscaling, policy: opts.autoscale } : opts.config?.autoscaling;
+  const provisionerKind = opts.provisioner ?? opts.config?.provisioner?.kind ?? env.provisioner?.kind;
+  return {
+    ...env,
+    ...opts.config,
+    port: opts.port ?? opts.config?.port,
+    host: opts.host ?? opts.config?.host,
+    metadata: opts.metadata ?? opts.config?.metadata ?? env.metadata,
+    repository: opts.repository ?? opts.config?.repository ?? env.repository,
+    controllerId: opts.controllerId ?? opts.config?.controllerId ?? env.controllerId,
+    ...(autoscaling ? { autoscaling: autoscaling as InfaasConfig['autoscaling'] } : {}),
+    ...(provisionerKind ? { provisioner: { ...env.provisioner, ...opts.config?.provisioner, kind: provisionerKind } } : {}),
+  };
+}
+
+async function makeProvisioner(
+  config: InfaasConfig,
+  o: { repository: string; socketDir: string | undefined; cacheDir: string; controllerId: string; env: NodeJS.ProcessEnv },
+): Promise<Provisioner | undefined> {
+  switch (config.provisioner.kind) {
+    case 'none':
+      return undefined;
+    case 'kubernetes':
+      // Loaded only when used: the Kubernetes client is large, and the default server never needs it.
+      return (await import('./kubernetes.ts')).kubernetesProvisioner(config, o.env, o.controllerId);
+    case 'local':
+      return new LocalProvisioner({
+        repository: o.repository,
+        cacheDir: o.cacheDir,
+        tcpHost: config.host,
+        ...(o.socketDir ? { socketDir: o.socketDir } : {}),
+        ...(config.metadata ? { metadata: config.metadata, idPrefix: `${o.controllerId}-` } : {}),
+      });
+  }
+}
+
 /** Runs until SIGINT/SIGTERM (the CLI's `serve` and `demo`). */
 export async function runServer(opts: ServerOptions): Promise<void> {
-  const server = await startServer({ verbose: true, ...opts });
+  const server = await startServer({ verbose: true, env: process.env, ...opts });
   if (opts.demo) printExamples(server.url);
   await new Promise<void>((done) => {
     const stop = () => {

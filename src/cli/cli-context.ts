@@ -1,4 +1,7 @@
-// What a CLI command may touch besides its arguments: output streams, environment, and the server entry point.
+// What a CLI command may touch besides its arguments: output streams, environment, and the server and worker
+// entry points.
+
+import type { WorkerOptions } from '../provisioner/worker-options.ts';
 
 /** Options of the embedded server, as `infaas serve` / `infaas demo` pass them to runServer. */
 export interface ServerOptions {
@@ -8,6 +11,11 @@ export interface ServerOptions {
   demo: boolean;
   /** Live autoscaling policy (`--autoscale`); absent: the config's (default ours). */
   autoscale?: 'off' | 'ours' | 'infaas';
+  /** Distributed mode: `--metadata`, `--repository`, `--provisioner`, `--id`. */
+  metadata?: string;
+  repository?: string;
+  provisioner?: 'local' | 'kubernetes' | 'none';
+  controllerId?: string;
 }
 
 export interface CliContext {
@@ -20,6 +28,8 @@ export interface CliContext {
   env: Record<string, string | undefined>;
   /** Loads the server's entry point lazily, so client commands never load server code. */
   loadServer(): Promise<(opts: ServerOptions) => Promise<void>>;
+  /** Loads the worker's entry point lazily (`infaas worker`); it runs until SIGINT/SIGTERM. */
+  loadWorker(): Promise<(opts: WorkerOptions) => Promise<void>>;
   /** Milliseconds between polls of a registration (tests shorten it). */
   pollMs?: number;
 }

@@ -3,16 +3,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CliContext, ServerOptions } from './cli-context.ts';
+import type { WorkerOptions } from '../provisioner/worker-options.ts';
 import { COMMANDS, runCli } from './main.ts';
 
 function fakeCtx(env: Record<string, string> = {}) {
-  const out = { stdout: '', stderr: '', served: [] as ServerOptions[] };
+  const out = { stdout: '', stderr: '', served: [] as ServerOptions[], workers: [] as WorkerOptions[] };
   const ctx: CliContext = {
     stdout: (t) => void (out.stdout += t),
     stderr: (t) => void (out.stderr += t),
     stderrIsTTY: false,
     env,
     loadServer: async () => async (opts) => void out.served.push(opts),
+    loadWorker: async () => async (opts) => void out.workers.push(opts),
   };
   return { ctx, out };
 }
@@ -115,4 +117,22 @@ test('serve and demo call the lazily loaded runServer with the parsed options', 
   const bad = await run(['serve', '--port', '70000']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--port must be at most 65535/);
+});
+
+test('serve takes the distributed-mode flags; worker needs a metadata store and parses its flags', async () => {
+  const a = await run(['serve', '--metadata', 'redis://r:6379/0', '--repository', 's3://b/p', '--provisioner', 'none', '--id', 'c2']);
+  assert.equal(a.code, 0, a.stderr);
+  assert.deepEqual(a.served, [{ demo: false, metadata: 'redis://r:6379/0', repository: 's3://b/p', provisioner: 'none', controllerId: 'c2', dataDir: `${process.cwd()}/.infaas` }]);
+  const badKind = await run(['serve', '--provisioner', 'docker']);
+  assert.equal(badKind.code, 2);
+  assert.match(badKind.stderr, /--provisioner must be one of local, kubernetes, none/);
+  const w = await run(['worker', '--metadata', 'redis://r:6379/0', '--listen', '0.0.0.0:7171', '--advertise', '10.1.2.3:7171', '--class', 'cpu-1', '--id', 'h1']);
+  assert.equal(w.code, 0, w.stderr);
+  assert.deepEqual(w.workers, [{ id: 'h1', workerClass: 'cpu-1', listen: { host: '0.0.0.0', port: 7171 }, metadata: 'redis://r:6379/0', advertise: '10.1.2.3:7171' }]);
+  const noStore = await run(['worker', '--class', 'cpu-1']);
+  assert.equal(noStore.code, 2);
+  assert.match(noStore.stderr, /--metadata redis:\/\/HOST:PORT\/DB is required/);
+  const badListen = await run(['worker', '--metadata', 'redis://r:6379/0', '--listen', '7070']);
+  assert.equal(badListen.code, 2);
+  assert.match(badListen.stderr, /--listen must be HOST:PORT/);
 });

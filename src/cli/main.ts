@@ -15,9 +15,10 @@ import { demoCommand, serveCommand } from './commands/serve.ts';
 import { simulateCommand } from './commands/simulate.ts';
 import { usecasesCommand } from './commands/usecases.ts';
 import { workersCommand } from './commands/workers.ts';
+import { workerCommand } from './commands/worker.ts';
 
 export const COMMANDS: Command[] = [
-  serveCommand, demoCommand, registerCommand, usecasesCommand, modarchCommand, modinfoCommand, queryCommand, workersCommand,
+  serveCommand, demoCommand, workerCommand, registerCommand, usecasesCommand, modarchCommand, modinfoCommand, queryCommand, workersCommand,
   planCommand, loadgenCommand, simulateCommand,
 ];
 const ALIASES: Record<string, string> = { 'online-query': 'query' };

@@ -1,5 +1,6 @@
-// Configuration: parsed and validated once at start-up (defaults < `<data-dir>/infaas.json` < flags), then
-// passed down as typed options. Nothing else reads files or environment variables for settings.
+// Configuration: parsed and validated once at start-up (defaults < `<data-dir>/infaas.json` < environment
+// variables < flags), then passed down as typed options. Nothing else reads files or environment variables for
+// settings (the AWS SDK reads the standard AWS variables for the S3 repository itself).
 
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,6 +35,44 @@ export interface InfaasConfig {
   workerTimeoutMs: number;
   /** The live autoscaling loop (src/controller/autoscaler-loop.ts); on ('ours') unless turned off. */
   autoscaling: AutoscalingConfig;
+  /**
+   * Distributed mode: the metadata store every controller and worker shares, `redis://HOST:PORT/DB` (optionally
+   * `?prefix=NAME`); absent: the embedded store in the data dir (one controller).
+   */
+  metadata?: string;
+  /** The model repository: `s3://BUCKET/PREFIX`, `file:///DIR` or a directory; absent: `<dataDir>/models`. */
+  repository?: string;
+  /** How workers are started and stopped. */
+  provisioner: ProvisionerConfig;
+  /** This controller's name among several (default `<host>-<pid>`). */
+  controllerId?: string;
+  /**
+   * Distributed mode: how long a controller's leases (leading the autoscaling loop, profiling a registration)
+   * outlive its last renewal, ms: how soon another controller takes over from one that died (default 5000).
+   */
+  leaseMs: number;
+}
+
+export type ProvisionerKind = 'local' | 'kubernetes' | 'none';
+export const PROVISIONER_KINDS: readonly ProvisionerKind[] = ['local', 'kubernetes', 'none'];
+
+export interface ProvisionerConfig {
+  /** 'local': child processes of this controller (default); 'kubernetes': scale worker Deployments; 'none': workers are started by hand (`infaas worker`). */
+  kind: ProvisionerKind;
+  /**
+   * 'local' only: how the controller reaches its local workers: 'unix' sockets (the default with the embedded
+   * store: the fastest hop) or 'tcp' on the controller's host address (the default with a shared store, so the
+   * other controllers can use them too).
+   */
+  localTransport?: 'unix' | 'tcp';
+  kubernetes?: {
+    /** Namespace of the worker Deployments (default: this pod's, or 'infaas'). */
+    namespace?: string;
+    /** Worker class → Deployment name (default `infaas-worker-<class>`). */
+    deployments?: Record<string, string>;
+    /** Port the worker pods listen on (default 7070). */
+    workerPort?: number;
+  };
 }
 
 export type AutoscalePolicyName = 'off' | 'ours' | 'infaas';
@@ -73,7 +112,21 @@ export function defaultConfig(dataDir: string): InfaasConfig {
     maxModelBytes: 256 * 1024 * 1024,
     workerTimeoutMs: 30_000,
     autoscaling: { policy: 'ours', maxWorkers: 1 },
+    provisioner: { kind: 'local' },
+    leaseMs: 5000,
   };
+}
+
+/** Settings taken from environment variables (INFAAS_METADATA_URL, INFAAS_REPOSITORY_URL, INFAAS_PROVISIONER, INFAAS_CONTROLLER_ID, INFAAS_K8S_NAMESPACE). */
+export function configFromEnv(env: NodeJS.ProcessEnv): Partial<InfaasConfig> {
+  const out: Partial<InfaasConfig> = {};
+  if (env.INFAAS_METADATA_URL) out.metadata = env.INFAAS_METADATA_URL;
+  if (env.INFAAS_REPOSITORY_URL) out.repository = env.INFAAS_REPOSITORY_URL;
+  if (env.INFAAS_CONTROLLER_ID) out.controllerId = env.INFAAS_CONTROLLER_ID;
+  if (env.INFAAS_PROVISIONER || env.INFAAS_K8S_NAMESPACE) {
+    out.provisioner = { kind: (env.INFAAS_PROVISIONER || 'local') as ProvisionerKind, ...(env.INFAAS_K8S_NAMESPACE ? { kubernetes: { namespace: env.INFAAS_K8S_NAMESPACE } } : {}) };
+  }
+  return out;
 }
 
 /** The smallest worker class with at least `threads` threads. */
@@ -96,6 +149,7 @@ export function loadConfig(dataDir: string, overrides: Partial<InfaasConfig> = {
     }
   }
   const merged: InfaasConfig = { ...base, ...fromFile, ...stripUndefined(overrides), dataDir };
+  merged.provisioner = { ...base.provisioner, ...fromFile.provisioner, ...stripUndefined(overrides.provisioner ?? {}) };
   // autoscaling merges field by field, so `{"autoscaling": {"policy": "ours"}}` keeps the default maxWorkers
   merged.autoscaling = { ...base.autoscaling, ...fromFile.autoscaling, ...stripUndefined(overrides.autoscaling ?? {}) };
   if (fromFile.autoscaling?.maxWorkers === undefined && overrides.autoscaling?.maxWorkers === undefined) {
@@ -128,6 +182,19 @@ export function validateConfig(c: InfaasConfig): void {
     throw invalid(`config: autoscaling.maxWorkers must be an integer >= initialWorkers.count (${c.initialWorkers.count}), got ${a.maxWorkers}`);
   }
   if (a.idleUnloadMs !== undefined && !(a.idleUnloadMs > 0)) throw invalid(`config: autoscaling.idleUnloadMs must be > 0, got ${a.idleUnloadMs}`);
+  if (!PROVISIONER_KINDS.includes(c.provisioner?.kind)) throw invalid(`config: provisioner.kind must be one of ${PROVISIONER_KINDS.join(', ')}, got ${JSON.stringify(c.provisioner?.kind)}`);
+  if (c.provisioner.localTransport !== undefined && !['unix', 'tcp'].includes(c.provisioner.localTransport)) {
+    throw invalid(`config: provisioner.localTransport must be "unix" or "tcp", got ${JSON.stringify(c.provisioner.localTransport)}`);
+  }
+  if (c.provisioner.kind === 'local' && c.metadata && c.provisioner.localTransport === 'unix') {
+    throw invalid('config: with a shared metadata store, local workers must listen on TCP (provisioner.localTransport "tcp") so the other controllers can reach them');
+  }
+  if (c.provisioner.kind === 'kubernetes' && !c.metadata) {
+    throw invalid('config: the kubernetes provisioner needs a shared metadata store for its workers to register in: give --metadata redis://HOST:PORT/DB (or INFAAS_METADATA_URL)');
+  }
+  if (c.metadata !== undefined && !/^rediss?:\/\/./.test(c.metadata)) throw invalid(`config: metadata must be a redis:// URL (or left out for the embedded store), got ${JSON.stringify(c.metadata)}`);
+  if (c.controllerId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(c.controllerId)) throw invalid(`config: controllerId must be 1-63 letters, digits, '.', '_' or '-', got ${JSON.stringify(c.controllerId)}`);
+  if (!Number.isInteger(c.leaseMs) || c.leaseMs < 500) throw invalid(`config: leaseMs must be an integer >= 500, got ${c.leaseMs}`);
   if (a.schedule !== undefined) {
     validateSchedule(a.schedule, 'config: autoscaling.schedule');
     if (a.policy === 'infaas') {

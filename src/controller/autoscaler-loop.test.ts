@@ -30,6 +30,7 @@ function replica(variant: string, s: Partial<ReplicaStatus> = {}): ReplicaStatus
 }
 
 class FakePool implements ScalablePool {
+  readonly canProvision = true;
   statuses: WorkerStatus[] = [];
   calls: string[] = [];
   loadGate?: Promise<void>;

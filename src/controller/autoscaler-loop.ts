@@ -20,6 +20,8 @@ import type { WorkerClient } from '../protocol/worker-protocol.ts';
 
 /** What the loop needs from the worker pool (WorkerPool implements it). */
 export interface ScalablePool {
+  /** Whether workers can be added and removed (false when they are started by hand: provisioner none). */
+  readonly canProvision: boolean;
   /** Latest cached status of every connected worker. */
   snapshot(): WorkerStatus[];
   get(id: string): WorkerClient | undefined;
@@ -140,7 +142,6 @@ export class AutoscalerLoop {
   readonly #now: () => number;
   readonly #tickMs: number;
   #state: unknown;
-  #timer?: NodeJS.Timeout;
   #running?: Promise<void>;
   #closed = false;
   /** Classes of the workers asked for and not yet connected. */
@@ -156,10 +157,9 @@ export class AutoscalerLoop {
     this.#state = opts.policy.init({ catalogue: opts.index().catalogue, workerClasses: opts.workerClasses, mix: [], peakQps: 0 }).state;
   }
 
-  /** Starts ticking every tickMs (ticks never overlap: the next is scheduled when one ends). */
-  start(): void {
-    if (this.#closed || this.#timer) return;
-    this.#schedule();
+  /** The tick period, ms: the controller's control loop calls tickOnce() at it (on the autoscaling leader only). */
+  get tickMs(): number {
+    return this.#tickMs;
   }
 
   /** The policy's router with its current state: the dispatcher's use-case routing while the loop runs. */
@@ -183,17 +183,7 @@ export class AutoscalerLoop {
   /** Stops ticking; resolves when a tick in progress has finished. */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer) clearTimeout(this.#timer);
     await this.#running;
-  }
-
-  #schedule(): void {
-    this.#timer = setTimeout(() => {
-      void this.tickOnce().then(() => {
-        if (!this.#closed) this.#schedule();
-      });
-    }, this.#tickMs);
-    this.#timer.unref();
   }
 
   async #tick(): Promise<void> {
@@ -240,7 +230,7 @@ export class AutoscalerLoop {
     const pool = this.#o.pool;
     if (a.kind === 'addWorker') {
       const cls = this.#o.workerClasses.find((c) => c.name === a.workerClass);
-      if (!cls || pool.snapshot().length + this.#pending.length >= this.#o.maxWorkers) return false;
+      if (!cls || !pool.canProvision || pool.snapshot().length + this.#pending.length >= this.#o.maxWorkers) return false;
       this.#pending.push(cls);
       void pool.add(cls).then(
         () => this.#log.info(`added a ${cls.name} worker`),
@@ -252,7 +242,7 @@ export class AutoscalerLoop {
     const client = pool.get(a.worker);
     if (!status || !client) return false;
     if (a.kind === 'removeWorker') {
-      if (pool.snapshot().length <= Math.max(1, this.#o.minWorkers)) return false;
+      if (!pool.canProvision || pool.snapshot().length <= Math.max(1, this.#o.minWorkers)) return false;
       await pool.remove(a.worker);
       return true;
     }

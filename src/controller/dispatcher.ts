@@ -1,10 +1,11 @@
 // The online query path: select a variant (pure policy), choose a worker, run the batch there with what is left
 // of the request's latency SLO as its deadline (the worker rejects it early with DEADLINE_EXCEEDED when it can
-// no longer be met), retry once on a worker crash, and shape the reply (outputs, top-k labels, variant,
-// worker, cold start, the merged batch it ran in, timing).
+// no longer be met), retry once on another worker when the one running it dies (inference is idempotent), and
+// shape the reply (outputs, top-k labels, variant, worker, cold start, the merged batch it ran in, timing,
+// retries).
 
 import { performance } from 'node:perf_hooks';
-import { InfaasError, asInfaasError, invalid, unavailable } from '../core/errors.ts';
+import { InfaasError, asInfaasError, invalid, notFound, unavailable } from '../core/errors.ts';
 import type { QuerySpec } from '../core/query.ts';
 import type { Tensor, UseCase, Variant, WorkerStatus } from '../core/types.ts';
 import type { Architecture } from '../core/types.ts';
@@ -16,6 +17,7 @@ import { chooseWorker } from '../policy/choose-worker.ts';
 import type { ModelIndex } from './model-index.ts';
 import type { LiveClusterView } from './live-cluster-view.ts';
 import type { InferOptions, MergedBatch, VariantSpec, WorkerClient } from '../protocol/worker-protocol.ts';
+import { MemoryPins, type PinSet } from './pins.ts';
 
 /** Where the dispatcher finds workers. Implemented by the WorkerPool. */
 export interface WorkerSource {
@@ -44,6 +46,10 @@ export interface InferResult {
   predictions?: Prediction[][];
   timing: { queueMs: number; loadMs: number; inferenceMs: number; totalMs: number };
   reason: string;
+  /** Times the request was sent again because the worker running it died (0 or 1). */
+  retries: number;
+  /** When retried: the worker that died under the request, and how it failed. */
+  retriedAfter?: { worker: string; error: string };
 }
 
 /** Per variant: the tightest latency SLO and the highest minimum accuracy of the queries routed to it. */
@@ -70,6 +76,8 @@ export interface DispatcherOptions {
   now?: () => number;
   /** Routes use-case queries (without a cost cap); default: selectVariant, like the other levels. */
   route?: () => UseCaseRouter | undefined;
+  /** Where explicit loads are pinned (default: in this process only). */
+  pins?: PinSet;
 }
 
 export class Dispatcher {
@@ -83,7 +91,7 @@ export class Dispatcher {
   /** Per variant, the tightest SLO and highest minimum accuracy of the SLO queries routed to it since then. */
   #slo = new Map<string, VariantDemand>();
   /** Variants loaded ahead of traffic by an operator: the autoscaler keeps them until they are unloaded by name. */
-  readonly #pinned = new Set<string>();
+  readonly #pins: PinSet;
 
   constructor(opts: DispatcherOptions) {
     this.#index = opts.index;
@@ -91,6 +99,7 @@ export class Dispatcher {
     this.#view = opts.view;
     this.#now = opts.now ?? (() => performance.now());
     this.#route = opts.route ?? (() => undefined);
+    this.#pins = opts.pins ?? new MemoryPins();
   }
 
   /**
@@ -102,7 +111,7 @@ export class Dispatcher {
    * - pinned: the variants loaded explicitly and not unloaded explicitly since (not cleared).
    */
   takeWindow(): DispatchWindow {
-    const w = { unplaced: [...this.#unplaced], slo: this.#slo, pinned: new Set(this.#pinned) };
+    const w = { unplaced: [...this.#unplaced], slo: this.#slo, pinned: this.#pins.all() };
     this.#unplaced = new Set();
     this.#slo = new Map();
     return w;
@@ -130,12 +139,15 @@ export class Dispatcher {
     }
     const request = toSelectionRequest(spec, batch);
     let lastError: InfaasError | undefined;
+    /** Workers that died under this request: never picked again for it. */
+    const failed = new Set<string>();
     for (let attempt = 0; attempt < 2; attempt++) {
       const now = this.#now();
       const selection = this.#select(request, idx, now);
       const variant = selection.variant;
-      if (spec.level !== 'variant') this.#noteSlo(variant.name, spec.latencyMs, spec.level === 'usecase' ? spec.minAccuracy : 0);
-      const client = this.#pickWorker(variant, selection.workerId, now, !selection.loaded);
+      if (spec.level !== 'variant' && attempt === 0) this.#noteSlo(variant.name, spec.latencyMs, spec.level === 'usecase' ? spec.minAccuracy : 0);
+      const client = this.#pickWorker(variant, failed.has(selection.workerId ?? '') ? undefined : selection.workerId, now, !selection.loaded, failed);
+      if (!client) throw unavailable(`no other worker could take the request after ${[...failed].join(', ')} failed: ${lastError?.message}`, { variant: variant.name, workers: [...failed] });
       const arch = idx.architecture(variant.arch);
       this.#view.begin(variant, client.id);
       let ok = false;
@@ -158,6 +170,8 @@ export class Dispatcher {
           ...(topK > 0 && main ? { predictions: topKOf(main, topK, useCase.labels) } : {}),
           timing: { ...reply.timing, totalMs: performance.now() - started },
           reason: selection.reason,
+          retries: attempt,
+          ...(attempt > 0 && lastError ? { retriedAfter: { worker: [...failed][0], error: lastError.message } } : {}),
         };
       } catch (e) {
         const err = asInfaasError(e);
@@ -166,7 +180,8 @@ export class Dispatcher {
           throw new InfaasError('DEADLINE_EXCEEDED', err.message, { ...err.details, worker: client.id, latencyMs: (spec as { latencyMs?: number }).latencyMs });
         }
         if (err.code !== 'UNAVAILABLE' || attempt === 1) throw err;
-        lastError = err; // the worker died under us: try once more, elsewhere if possible
+        lastError = err; // the worker died under us: try once more, elsewhere
+        failed.add(client.id);
         this.#view.dropWorker(client.id);
       } finally {
         this.#view.end(variant, client.id, ok);
@@ -176,16 +191,30 @@ export class Dispatcher {
   }
 
   /** Loads a variant on the worker the policy picks for it. */
-  async load(variant: Variant): Promise<{ variant: string; worker: string; loadMs: number; alreadyLoaded: boolean }> {
-    const client = this.#pickWorker(variant, undefined, this.#now(), false);
+  async load(variant: Variant, workerId?: string): Promise<{ variant: string; worker: string; loadMs: number; alreadyLoaded: boolean }> {
+    const client = workerId === undefined ? this.#pickWorker(variant, undefined, this.#now(), false)! : this.#workers.get(workerId);
+    if (!client) throw notFound(`no worker '${workerId}' is connected (workers: ${this.#workers.clients().map((c) => c.id).join(', ') || 'none'})`);
     const r = await client.load(specOf(variant, this.#index().architecture(variant.arch)));
-    this.#pinned.add(variant.name);
+    await this.#pins.add(variant.name);
     return { variant: variant.name, worker: client.id, ...r };
+  }
+
+  /**
+   * Pinned variants that no worker holds any more (their worker died, or the cluster restarted): loads each on
+   * the worker the policy picks. Returns the variants loaded. Run by the autoscaling leader's control loop.
+   */
+  async restorePins(): Promise<string[]> {
+    const held = new Set(this.#workers.snapshot().flatMap((s) => s.replicas.filter((r) => r.state !== 'inactive' && r.state !== 'unloading').map((r) => r.variant)));
+    const idx = this.#index();
+    const missing = [...this.#pins.all()].filter((name) => !held.has(name) && idx.variants.has(name));
+    if (!missing.length || !this.#workers.clients().length) return [];
+    await Promise.all(missing.map((name) => this.load(idx.variants.get(name)!)));
+    return missing;
   }
 
   /** Unloads a variant from every worker (and unpins it); returns the ids of the workers that held it. */
   async unloadEverywhere(variant: Variant): Promise<string[]> {
-    this.#pinned.delete(variant.name);
+    await this.#pins.remove(variant.name);
     const held = await Promise.all(this.#workers.clients().map(async (c) => ((await c.unload(variant.name)) ? c.id : undefined)));
     return held.filter((id): id is string => id !== undefined);
   }
@@ -205,10 +234,15 @@ export class Dispatcher {
     }
   }
 
-  /** The worker for a request or load; `wantNew`: selection asked for a new replica (records "could not place"). */
-  #pickWorker(variant: Variant, preferred: string | undefined, now: number, wantNew: boolean): WorkerClient {
-    const clients = this.#workers.clients();
-    if (!clients.length) throw unavailable('no worker is running (workers are starting or restarting); try again shortly');
+  /**
+   * The worker for a request or load; `wantNew`: selection asked for a new replica (records "could not place").
+   * Workers in `excluded` (they failed this request) are never picked: undefined when no other is left.
+   */
+  #pickWorker(variant: Variant, preferred: string | undefined, now: number, wantNew: boolean, excluded?: ReadonlySet<string>): WorkerClient | undefined {
+    const all = this.#workers.clients();
+    if (!all.length) throw unavailable('no worker is running (workers are starting or restarting); try again shortly');
+    const clients = excluded?.size ? all.filter((c) => !excluded.has(c.id)) : all;
+    if (!clients.length) return undefined;
     if (preferred) {
       const c = this.#workers.get(preferred);
       if (c) return c;
@@ -224,7 +258,7 @@ export class Dispatcher {
       replicas: s.replicas.map((r) => ({ ...r, estimatedWaitMs: 0 })),
     }));
     const id = views.length ? chooseWorker(variant, views, now) : undefined;
-    return (id && this.#workers.get(id)) || clients[0];
+    return (id && clients.find((c) => c.id === id)) || clients[0];
   }
 }
 
@@ -249,7 +283,7 @@ export function specOf(v: Variant, arch: Architecture): VariantSpec {
     const artifact = arch.artifacts.find((a) => a.id === v.artifactId);
     if (!artifact) throw new InfaasError('INTERNAL', `variant ${v.name} has no artifact ${v.artifactId}`);
     s = {
-      name: v.name, artifactKey: artifact.key, threads: v.config.threads, optLevel: v.config.optLevel, maxBatch: v.config.maxBatch, memoryMB: v.profile.memoryMB,
+      name: v.name, artifactKey: artifact.key, ...(artifact.sha256 ? { sha256: artifact.sha256 } : {}), threads: v.config.threads, optLevel: v.config.optLevel, maxBatch: v.config.maxBatch, memoryMB: v.profile.memoryMB,
       latency: v.profile.latency.map((l) => ({ batch: l.batch, p50: round3(l.p50), p95: round3(l.p95) })),
     };
     specCache.set(v, s);

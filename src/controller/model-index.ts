@@ -1,9 +1,10 @@
 // The controller's in-memory view of what is registered: use cases, architectures, variants and the indexed
-// Catalogue the selection policy searches. Rebuilt from the metadata store whenever a registration commits.
+// Catalogue the selection policy searches. Immutable: a registration (here or, through the store's change
+// feed, on another controller) gives a new index, so a query never reads the store or a half-applied change.
 
 import { notFound } from '../core/errors.ts';
 import type { Architecture, UseCase, Variant } from '../core/types.ts';
-import { keys, type MetadataStore } from '../metadata/metadata-store.ts';
+import { keys, type MetadataStore, type StoreChange } from '../metadata/metadata-store.ts';
 import { Catalogue } from '../policy/catalogue.ts';
 
 export class ModelIndex {
@@ -27,6 +28,29 @@ export class ModelIndex {
     for (const name of change.removed) variants.delete(name);
     for (const v of change.variants) variants.set(v.name, v);
     return new ModelIndex([...useCases.values()], [...archs.values()], [...variants.values()]);
+  }
+
+  /**
+   * A new index with the store's changes to use cases, architectures and variants applied (other keys are
+   * ignored), or this one when none of them changes anything (a change this controller already applied).
+   */
+  applying(changes: readonly StoreChange[]): ModelIndex {
+    const maps = { useCases: new Map(this.useCases), archs: new Map(this.architectures), variants: new Map(this.variants) };
+    let changed = false;
+    const apply = <T>(map: Map<string, T>, name: string, c: StoreChange) => {
+      if (c.type === 'delete') changed = map.delete(name) || changed;
+      else if (c.type === 'set' && JSON.stringify(map.get(name)) !== JSON.stringify(c.value)) {
+        map.set(name, c.value as T);
+        changed = true;
+      }
+    };
+    for (const c of changes) {
+      if (c.type === 'reset') continue;
+      if (c.key.startsWith(keys.useCasePrefix)) apply(maps.useCases, c.key.slice(keys.useCasePrefix.length), c);
+      else if (c.key.startsWith(keys.archPrefix)) apply(maps.archs, c.key.slice(keys.archPrefix.length), c);
+      else if (c.key.startsWith(keys.variantsPrefix)) apply(maps.variants, c.key.slice(keys.variantsPrefix.length), c);
+    }
+    return changed ? new ModelIndex([...maps.useCases.values()], [...maps.archs.values()], [...maps.variants.values()]) : this;
   }
 
   static empty(): ModelIndex {

@@ -1,11 +1,20 @@
 // Registration of models: validates an ONNX artifact against its use case, stores it in the model repository,
 // and profiles it into variants in the background (one profiling job at a time, durable across restarts).
+//
+// Several controllers may share one metadata store. An artifact being registered is claimed with a lease
+// (`lease/register/<artifact>`) from the moment it is accepted until its profiling ends, so of two registrations
+// of one name, here or on another controller, exactly one is accepted and the other gets 409. The claim is
+// renewed by maintain() (the control loop); when its controller dies the claim expires, and the first other
+// controller whose maintain() finds the registration still PROFILING takes the claim and profiles it: every
+// registration is profiled to the end, by one controller at a time. Progress is written to the store about
+// once a second, so every controller answers GET /v1/registrations/:id.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { InfaasError, invalid, invalidModel, notFound } from '../core/errors.ts';
 import { useCaseId, type Architecture, type Artifact, type Precision, type UseCase, type Variant } from '../core/types.ts';
 import { decodeValidationSet } from '../core/validation-set.ts';
 import { keys, type MetadataStore } from '../metadata/metadata-store.ts';
+import { Lease } from '../metadata/lease.ts';
 import type { ModelRepository } from '../repository/model-repository.ts';
 import { inspectModel, validateForUseCase } from '../onnx/inspect-model.ts';
 
@@ -38,6 +47,8 @@ export interface Registration {
   error?: string;
   /** Names of the variants produced. */
   variants?: string[];
+  /** The controller that accepted it, or that profiles it now (another one takes over if it dies). */
+  controller?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -69,35 +80,75 @@ export interface RegistryChange {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+export interface RegistryOptions {
+  store: MetadataStore;
+  repo: ModelRepository;
+  profiler: ProfilerRunner;
+  precomputed: PrecomputedProfiles;
+  onChange: (change: RegistryChange) => void;
+  /** This controller's id (claims are held in its name). */
+  controllerId?: string;
+  /** How long a claim outlives its controller's last renewal, ms (default 30 s); maintain() runs every third of it. */
+  claimTtlMs?: number;
+}
+
+/** How often a running registration's progress is written to the store, ms. */
+const PROGRESS_WRITE_MS = 1000;
+
 export class Registry {
   readonly #store: MetadataStore;
   readonly #repo: ModelRepository;
   readonly #profiler: ProfilerRunner;
   readonly #precomputed: PrecomputedProfiles;
   readonly #onChange: (change: RegistryChange) => void;
+  readonly #controllerId: string;
+  readonly #claimTtlMs: number;
   readonly #live = new Map<string, Registration>();
+  /** The claims this controller holds: registration id → its artifact's lease. */
+  readonly #claims = new Map<string, Lease>();
   #queue: Promise<void> = Promise.resolve();
   /** Aborted by close(): the running profiling job stops, and it and the queued ones resume at the next start. */
   readonly #closing = new AbortController();
-  /** Guards against two registrations of one architecture racing between check and write. */
-  readonly #pendingArch = new Set<string>();
 
-  constructor(opts: { store: MetadataStore; repo: ModelRepository; profiler: ProfilerRunner; precomputed: PrecomputedProfiles; onChange: (change: RegistryChange) => void }) {
+  constructor(opts: RegistryOptions) {
     this.#store = opts.store;
     this.#repo = opts.repo;
     this.#profiler = opts.profiler;
     this.#precomputed = opts.precomputed;
     this.#onChange = opts.onChange;
+    this.#controllerId = opts.controllerId ?? 'controller';
+    this.#claimTtlMs = opts.claimTtlMs ?? 30_000;
   }
 
-  /** Re-queues registrations that were profiling when the server stopped. */
+  /** The period at which maintain() should run, ms. */
+  get maintainEveryMs(): number {
+    return Math.max(50, Math.floor(this.#claimTtlMs / 3));
+  }
+
+  /**
+   * Takes up registrations left PROFILING with nobody holding their claim (their controller stopped or died):
+   * at start, and then from maintain(). Resolves to how many it queued.
+   */
   async resume(): Promise<number> {
-    const pending = (await this.#store.list<Registration>(keys.registrationPrefix)).filter((r) => r.value.state === 'PROFILING');
+    if (this.#closing.signal.aborted) return 0;
+    const pending = (await this.#store.list<Registration>(keys.registrationPrefix)).filter((r) => r.value.state === 'PROFILING' && !this.#live.has(r.value.id));
+    let taken = 0;
     for (const { value: reg } of pending) {
+      const claim = this.#claim(reg.id, `${reg.arch}.${reg.precision}`);
+      if (!(await claim.acquire())) continue;
+      this.#claims.set(reg.id, claim);
+      reg.controller = this.#controllerId;
       this.#live.set(reg.id, reg);
       this.#enqueue(reg);
+      taken++;
     }
-    return pending.length;
+    return taken;
+  }
+
+  /** Renews this controller's claims, then takes up orphaned registrations (the control loop calls it). */
+  async maintain(): Promise<void> {
+    await Promise.all([...this.#claims.values()].map((c) => c.acquire()));
+    await this.resume();
   }
 
   async get(id: string): Promise<Registration> {
@@ -142,8 +193,14 @@ export class Registry {
     if ((hasArtifact || (existingArch && precision === 'fp32')) && !req.replace) {
       throw new InfaasError('ALREADY_EXISTS', `architecture '${req.arch}' (${precision}) is already registered; pass --replace to overwrite it`);
     }
-    if (this.#pendingArch.has(artifactId)) throw new InfaasError('ALREADY_EXISTS', `'${artifactId}' is being registered right now`);
-    this.#pendingArch.add(artifactId);
+    const regId = `${artifactId}-${randomBytes(4).toString('hex')}`;
+    const claim = this.#claim(regId, artifactId);
+    if (!(await claim.acquire())) {
+      const by = (await claim.holder())?.holder.split(':')[0];
+      throw new InfaasError('ALREADY_EXISTS', `'${artifactId}' is being registered right now${by && by !== this.#controllerId ? ` (by controller ${by})` : ''}; wait for that registration to finish`);
+    }
+    this.#claims.set(regId, claim);
+    let queued = false;
     try {
       if (!existingUc) {
         await this.#store.set(keys.useCase(ucId), { id: ucId, task: req.task, dataset: req.dataset, inputShape, ...(req.labels ? { labels: req.labels } : {}) } satisfies UseCase);
@@ -159,7 +216,7 @@ export class Registry {
       };
       const now = new Date().toISOString();
       const reg: Registration = {
-        id: `${artifactId}-${randomBytes(4).toString('hex')}`, arch: req.arch, useCase: ucId, precision,
+        id: regId, arch: req.arch, useCase: ucId, precision, controller: this.#controllerId,
         state: 'PROFILING', progress: { done: 0, total: 1, stage: 'queued' }, createdAt: now, updatedAt: now,
       };
       const pendingArtifact = { artifact, description: req.description };
@@ -169,6 +226,7 @@ export class Registry {
         await this.#store.set(keys.registration(reg.id), reg);
         this.#live.set(reg.id, reg);
         this.#enqueue(reg);
+        queued = true;
         return reg;
       }
       const { accuracy, variants } = this.#precomputed(req.profile, { artifactId, arch: req.arch, useCase: ucId });
@@ -177,7 +235,7 @@ export class Registry {
       await this.#store.set(keys.registration(reg.id), done);
       return done;
     } finally {
-      this.#pendingArch.delete(artifactId);
+      if (!queued) await this.#release(regId);
     }
   }
 
@@ -194,6 +252,8 @@ export class Registry {
   async close(): Promise<void> {
     this.#closing.abort();
     await this.idle();
+    // Interrupted registrations stay PROFILING; freeing their claims lets another controller take them up now.
+    await Promise.all([...this.#claims.keys()].map((id) => this.#release(id)));
   }
 
   #enqueue(reg: Registration): void {
@@ -201,8 +261,12 @@ export class Registry {
   }
 
   async #runProfiling(reg: Registration): Promise<void> {
+    let written = Date.now();
     const update = (patch: Partial<Registration>) => {
       Object.assign(reg, patch, { updatedAt: new Date().toISOString() });
+      if (Date.now() - written < PROGRESS_WRITE_MS || reg.state !== 'PROFILING') return;
+      written = Date.now();
+      void this.#store.set(keys.registration(reg.id), reg).catch(() => undefined); // progress for other controllers
     };
     if (this.#closing.signal.aborted) return;
     try {
@@ -226,6 +290,18 @@ export class Registry {
     await this.#store.set(keys.registration(reg.id), reg);
     await this.#store.delete(`pending/${reg.id}`);
     this.#live.delete(reg.id);
+    await this.#release(reg.id);
+  }
+
+  /** The claim on an artifact, in the name of this controller and one registration. */
+  #claim(regId: string, artifactId: string): Lease {
+    return new Lease(this.#store, `register/${artifactId}`, `${this.#controllerId}:${regId}`, this.#claimTtlMs);
+  }
+
+  async #release(regId: string): Promise<void> {
+    const claim = this.#claims.get(regId);
+    this.#claims.delete(regId);
+    await claim?.release().catch(() => undefined);
   }
 
   /** Writes the artifact into its architecture and replaces the artifact's variants. */

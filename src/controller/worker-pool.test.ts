@@ -27,7 +27,7 @@ test('serves on real workers, refreshes the snapshot, survives a SIGKILL mid-req
   const repo = new TestRepo();
   const m1 = repo.write('m1.onnx', buildTestModel({ seed: 1 }));
   repo.write('slow.onnx', buildTestModel({ seed: 5, hidden: { width: 512, layers: 8 } }));
-  const provisioner = new LocalProvisioner({ repositoryRoot: repo.root });
+  const provisioner = new LocalProvisioner({ repository: repo.root });
   let snapshots = 0;
   const pool = new WorkerPool({ provisioner, timeoutMs: 60_000, restartBackoffMs: 10, log: quiet, onStatus: () => snapshots++, connect: (h, o) => TcpWorkerClient.connect(h.id, h.address, o) });
   try {

@@ -1,10 +1,14 @@
-// The controller's connected workers: starts them through a Provisioner, connects a WorkerClient to each,
-// keeps a cached WorkerStatus snapshot fresh (polled about every second, and right after loads, unloads and
-// cold starts) for the dispatcher's synchronous worker choice, and replaces crashed or hung workers with
-// backoff, giving a crash-looping worker up after too many restarts in a window.
+// The controller's connected workers: those it starts through a Provisioner, and (distributed mode) those it
+// is told about by the cluster's worker directory (`adopt`: workers on other hosts, pods, workers another
+// controller started). It connects a WorkerClient to each, keeps a cached WorkerStatus snapshot fresh (polled
+// about every second, and right after loads, unloads and cold starts) for the dispatcher's synchronous worker
+// choice, and drops a worker the moment its connection closes. A crashed or hung worker that this pool
+// started through a provisioner that does not replace workers itself (local child processes) is replaced
+// with backoff, and a crash-looping one given up after too many restarts in a window; any other worker is
+// only forgotten, until it (or its replacement) shows up in the directory again.
 
 import { performance } from 'node:perf_hooks';
-import type { InfaasError } from '../core/errors.ts';
+import { unavailable, type InfaasError } from '../core/errors.ts';
 import type { Tensor, WorkerClass, WorkerStatus } from '../core/types.ts';
 import type { Provisioner, WorkerExit, WorkerHandle } from '../provisioner/provisioner.ts';
 import type { InferOptions, InferReply, VariantSpec, WorkerClient } from '../protocol/worker-protocol.ts';
@@ -16,7 +20,8 @@ export interface PoolLogger {
 }
 
 export interface WorkerPoolOptions {
-  provisioner: Provisioner;
+  /** Starts and stops workers; absent when workers are only ever started outside (by hand, `provisioner: none`). */
+  provisioner?: Provisioner;
   /** Per-call timeout of every worker call, ms. */
   timeoutMs: number;
   /** Status poll period, ms (default 1000). */
@@ -41,7 +46,17 @@ interface Slot {
   crashes: number[];
 }
 
+/** A worker the cluster's directory lists: where it is, and when it started (to tell a restart from a ghost). */
+export interface KnownWorker {
+  id: string;
+  address: string;
+  workerClass: WorkerClass;
+  startedAt: number;
+}
+
 interface Entry {
+  /** 'started': by this pool through its provisioner; 'adopted': found in the directory. */
+  origin: 'started' | 'adopted';
   handle: WorkerHandle;
   client: WorkerClient;
   pooled: PooledClient;
@@ -51,6 +66,9 @@ interface Entry {
   refreshQueued: boolean;
   lost: boolean;
 }
+
+/** How long after a failed attempt to connect to a listed worker the pool tries again. */
+const ADOPT_RETRY_MS = 10_000;
 
 const defaultLog: PoolLogger = {
   info: () => undefined,
@@ -63,6 +81,11 @@ export class WorkerPool {
   readonly #log: PoolLogger;
   readonly #now: () => number;
   readonly #entries = new Map<string, Entry>();
+  /** Adopted workers being connected now, and the start time of each worker lost (not to reconnect to a dead one). */
+  readonly #adopting = new Set<string>();
+  readonly #lost = new Map<string, number>();
+  /** When adopting each unreachable worker last failed (ms since epoch): tried again after ADOPT_RETRY_MS. */
+  readonly #unreachable = new Map<string, number>();
   readonly #timers = new Set<NodeJS.Timeout>();
   #poller?: NodeJS.Timeout;
   #closed = false;
@@ -73,31 +96,68 @@ export class WorkerPool {
     this.#o = opts;
     this.#log = opts.log ?? defaultLog;
     this.#now = opts.now ?? (() => performance.now());
-    opts.provisioner.onExit((e) => this.#onExit(e));
+    opts.provisioner?.onExit((e) => this.#onExit(e));
   }
 
-  /** Starts `count` workers of a class and begins status polling; rejects if any worker fails to start. */
+  /** Starts `count` workers of a class (none without a provisioner) and begins status polling; rejects if any worker fails to start. */
   async start(initial: { workerClass: WorkerClass; count: number }): Promise<void> {
     this.#poller ??= setInterval(() => void this.refresh(), this.#o.statusIntervalMs ?? 1000);
     this.#poller.unref();
+    if (!this.#o.provisioner) return;
     const results = await Promise.allSettled(Array.from({ length: initial.count }, () => this.#launch({ workerClass: initial.workerClass, crashes: [] })));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
 
-  /** Starts one more worker (worker-level autoscaling). */
+  /** Whether this pool can start and stop workers (it has a provisioner). */
+  get canProvision(): boolean {
+    return this.#o.provisioner !== undefined;
+  }
+
+  /** Starts one more worker (worker-level autoscaling); rejects without a provisioner. */
   async add(workerClass: WorkerClass): Promise<WorkerClient> {
+    if (!this.#o.provisioner) throw unavailable('this controller cannot start workers (provisioner none): start them with `infaas worker`');
     return (await this.#launch({ workerClass, crashes: [] })).pooled;
   }
 
-  /** Stops a worker on purpose (it is not restarted). */
+  /**
+   * A worker the cluster's directory lists: connects to it unless it is connected (or being connected)
+   * already, or it is one this pool lost and it has not restarted since. Resolves when done; never rejects
+   * (a worker that cannot be reached is logged and tried again at its next listing).
+   */
+  async adopt(w: KnownWorker): Promise<void> {
+    if (this.#closed || this.#entries.has(w.id) || this.#adopting.has(w.id)) return;
+    const lostAt = this.#lost.get(w.id);
+    if (lostAt !== undefined && w.startedAt <= lostAt) return;
+    if (Date.now() - (this.#unreachable.get(w.id) ?? -Infinity) < ADOPT_RETRY_MS) return;
+    this.#adopting.add(w.id);
+    try {
+      const handle: WorkerHandle = { id: w.id, workerClass: w.workerClass.name, address: w.address };
+      const client = await this.#o.connect(handle, { timeoutMs: this.#o.timeoutMs });
+      if (this.#closed || this.#entries.has(w.id)) {
+        client.close();
+        return;
+      }
+      this.#lost.delete(w.id);
+      this.#unreachable.delete(w.id);
+      await this.#enter('adopted', handle, client, { workerClass: w.workerClass, crashes: [] });
+    } catch (e) {
+      this.#log.warn(`cannot use worker ${w.id} at ${w.address}: ${(e as Error).message} (trying again in ${ADOPT_RETRY_MS / 1000} s)`);
+      this.#unreachable.set(w.id, Date.now());
+    } finally {
+      this.#adopting.delete(w.id);
+    }
+  }
+
+  /** Stops a worker on purpose (it is not restarted); without a provisioner that can stop it, only forgets it. */
   async remove(id: string): Promise<void> {
     const e = this.#entries.get(id);
     if (!e) return;
     e.lost = true;
     this.#entries.delete(id);
+    this.#lost.set(id, e.status.startedAt);
     this.#emit();
-    await this.#o.provisioner.stop(id);
+    await this.#o.provisioner?.stop(id);
     e.client.close();
   }
 
@@ -150,7 +210,7 @@ export class WorkerPool {
     this.#timers.clear();
     const entries = [...this.#entries.values()];
     for (const e of entries) e.lost = true;
-    await Promise.all(entries.map((e) => this.#o.provisioner.stop(e.handle.id).catch(() => undefined)));
+    await Promise.all(entries.filter((e) => e.origin === 'started').map((e) => this.#o.provisioner?.stop(e.handle.id).catch(() => undefined)));
     for (const e of entries) e.client.close();
     this.#entries.clear();
   }
@@ -167,25 +227,38 @@ export class WorkerPool {
   }
 
   async #launch(slot: Slot): Promise<Entry> {
-    const handle = await this.#o.provisioner.start(slot.workerClass);
+    const provisioner = this.#o.provisioner!;
+    const handle = await provisioner.start(slot.workerClass);
     let client: WorkerClient;
     try {
       if (this.#closed) throw new Error('pool closed');
       client = await this.#o.connect(handle, { timeoutMs: this.#o.timeoutMs });
     } catch (err) {
-      await this.#o.provisioner.stop(handle.id).catch(() => undefined);
+      await provisioner.stop(handle.id).catch(() => undefined);
       throw err;
     }
+    const adopted = this.#entries.get(handle.id);
+    if (adopted) {
+      // the directory announced it first: it is ours now
+      client.close();
+      adopted.origin = 'started';
+      adopted.slot = slot;
+      return adopted;
+    }
+    return this.#enter('started', handle, client, slot);
+  }
+
+  async #enter(origin: Entry['origin'], handle: WorkerHandle, client: WorkerClient, slot: Slot): Promise<Entry> {
     const now = Date.now();
     const status: WorkerStatus = {
       id: handle.id, workerClass: handle.workerClass, address: handle.address, pid: handle.pid, startedAt: now, updatedAt: now,
       memoryBudgetMB: slot.workerClass.memoryMB, memoryUsedMB: 0, replicas: [],
     };
-    const entry: Entry = { handle, client, pooled: new PooledClient(client, this), slot, status, polling: false, refreshQueued: false, lost: false };
+    const entry: Entry = { origin, handle, client, pooled: new PooledClient(client, this), slot, status, polling: false, refreshQueued: false, lost: false };
     this.#entries.set(handle.id, entry);
     void client.closed.then(() => this.#lose(entry, 'connection closed'));
     await this.refresh(handle.id);
-    this.#log.info(`worker ${handle.id} (${handle.workerClass}) ready at ${handle.address}`);
+    this.#log.info(`worker ${handle.id} (${handle.workerClass}) ready at ${handle.address}${origin === 'adopted' ? ' (from the cluster directory)' : ''}`);
     return entry;
   }
 
@@ -194,16 +267,23 @@ export class WorkerPool {
     if (e) this.#lose(e, `exited (${exit.signal ?? `code ${exit.code}`})`);
   }
 
-  /** A worker died or dropped its connection: forget it at once, make sure it is gone, start a replacement. */
+  /**
+   * A worker died or dropped its connection: forget it at once. One this pool started through a provisioner
+   * that does not replace workers itself is stopped for sure and replaced; any other is left to its platform
+   * (or operator) and adopted again when it reappears in the directory with a later start time.
+   */
   #lose(e: Entry, why: string): void {
     if (e.lost) return;
     e.lost = true;
     if (this.#entries.get(e.handle.id) === e) this.#entries.delete(e.handle.id);
+    this.#lost.set(e.handle.id, e.status.startedAt);
     e.client.close();
     this.#emit();
     if (this.#closed) return;
     this.#log.warn(`worker ${e.handle.id} ${why}`);
-    void this.#o.provisioner.stop(e.handle.id).catch(() => undefined);
+    const provisioner = this.#o.provisioner;
+    if (e.origin !== 'started' || !provisioner || provisioner.replacesCrashed) return;
+    void provisioner.stop(e.handle.id).catch(() => undefined);
     this.#crashed(e.slot);
   }
 

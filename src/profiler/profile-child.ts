@@ -1,5 +1,6 @@
 // Entry point of the profiling child process (forked by profile-job.ts): reads its job from argv, profiles the
-// artifact, and reports progress, the result or a typed error to the parent over IPC, then exits.
+// artifact, and reports progress, the result or a typed error to the parent over IPC, then exits. It exits at
+// once when its parent goes away (a killed controller): another controller profiles the artifact again.
 
 import { readFileSync } from 'node:fs';
 import { asInfaasError, invalid } from '../core/errors.ts';
@@ -36,4 +37,5 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
+process.once('disconnect', () => process.exit(1));
 void main();

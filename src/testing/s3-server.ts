@@ -16,6 +16,8 @@ import type { S3Credentials } from '../repository/s3/s3-options.ts';
 export interface StartS3Options {
   /** Buckets to create before the server answers. */
   buckets?: string[];
+  /** The address to listen on (default 127.0.0.1). */
+  host?: string;
 }
 
 /** A running server: point an S3 client at `endpoint` (path-style) with `credentials` and `region`. */
@@ -52,7 +54,7 @@ export interface S3Proxy {
 export const randomBucketName = (): string => `infaas-${randomBytes(6).toString('hex')}`;
 
 /**
- * Starts s3rver (s3rver-child.ts) on 127.0.0.1, port chosen by the system; resolves once it listens. It runs in
+ * Starts s3rver (s3rver-child.ts) on 127.0.0.1 (or `host`), port chosen by the system; resolves once it listens. It runs in
  * a child process with OpenSSL's legacy provider, which its ListObjectsV2 continuation tokens need.
  */
 export async function startS3(opts: StartS3Options = {}): Promise<S3TestServer> {
@@ -63,6 +65,7 @@ export async function startS3(opts: StartS3Options = {}): Promise<S3TestServer> 
   const child = fork(fileURLToPath(new URL('./s3rver-child.ts', import.meta.url)), [base, ...(opts.buckets ?? [])], {
     execArgv: ['--openssl-legacy-provider', '--import', import.meta.resolve('tsx')],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, INFAAS_S3RVER_HOST: opts.host ?? '127.0.0.1' },
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   let port: number;
@@ -80,7 +83,7 @@ export async function startS3(opts: StartS3Options = {}): Promise<S3TestServer> 
   // A forgotten stop() must not keep the test process alive; the child exits when its parent does.
   child.unref();
   child.channel?.unref();
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${opts.host ?? '127.0.0.1'}:${port}`;
   const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
   const region = 'us-east-1';
   const client = createS3Client({ endpoint, region, forcePathStyle: true, credentials });

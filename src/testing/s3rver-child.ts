@@ -10,6 +10,7 @@
 // writes with write-to-temp + rename, committed (with the metadata) under a lock that GET and HEAD also take
 // while they open the file. Everything else (HTTP, signatures, XML, listing) is s3rver's own.
 //
+// Environment: INFAAS_S3RVER_HOST, the address to listen on (default 127.0.0.1).
 // argv: BASE [BUCKET...]; s3rver keeps buckets in BASE/data, uploads land in BASE/incoming. Messages out:
 // { port } once listening. In: 'stop'. On 'stop', or when the parent goes away, it removes BASE and exits.
 
@@ -89,7 +90,7 @@ function makeAtomic(store: FilesystemStore, incoming: string): void {
 async function main(): Promise<void> {
   const [base, ...buckets] = process.argv.slice(2);
   const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(base, 'data'), configureBuckets: buckets.map((name) => ({ name })) });
+  const server = new S3rver({ address: process.env.INFAAS_S3RVER_HOST || '127.0.0.1', port: 0, silent: true, directory: join(base, 'data'), configureBuckets: buckets.map((name) => ({ name })) });
   makeAtomic(server.store, join(base, 'incoming'));
   const { port } = await server.run();
   const stop = async () => {

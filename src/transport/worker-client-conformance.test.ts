@@ -12,7 +12,7 @@ repo.write('m.onnx', buildTestModel({ features: 4, classes: 3 }));
 repo.write('slow.onnx', buildTestModel({ features: 4, classes: 3, hidden: { width: 512, layers: 24 } }));
 
 runWorkerClientConformance('TcpWorkerClient (worker process)', async () => {
-  const provisioner = new LocalProvisioner({ repositoryRoot: repo.root, onStderr: () => undefined });
+  const provisioner = new LocalProvisioner({ repository: repo.root, onStderr: () => undefined });
   const handle = await provisioner.start({ name: 'cpu-1', threads: 1, memoryMB: 512, pricePerHour: 0.048 });
   const client = await TcpWorkerClient.connect(handle.id, handle.address, { timeoutMs: 30_000 });
   return {

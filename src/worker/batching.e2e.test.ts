@@ -13,7 +13,7 @@ const repo = new TestRepo();
 const m1 = repo.write('m1.onnx', buildTestModel({ seed: 1 }));
 // Slow enough (a few ms per run) that requests sent together arrive while the first one runs.
 repo.write('slow.onnx', buildTestModel({ seed: 5, hidden: { width: 256, layers: 24 } }));
-const provisioner = new LocalProvisioner({ repositoryRoot: repo.root, onStderr: () => undefined });
+const provisioner = new LocalProvisioner({ repository: repo.root, onStderr: () => undefined });
 let client: TcpWorkerClient;
 
 before(async () => {

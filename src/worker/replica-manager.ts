@@ -25,8 +25,11 @@ export interface ReplicaManagerOptions {
   classThreads: number;
   memoryBudgetMB: number;
   backend: Backend;
-  /** Local file path of a repository key (ModelRepository.localPath). */
-  resolvePath: (key: string) => Promise<string>;
+  /**
+   * Local file path of a repository key holding exactly the bytes with `sha256` when given
+   * (ModelRepository.localPath; a repository that downloads verifies its cache against the hash).
+   */
+  resolvePath: (key: string, sha256?: string) => Promise<string>;
   /** Wall clock for lastUsedAt/updatedAt, ms since epoch. */
   now?: () => number;
   /** Longest a request with a deadline is held back for others to join its batch, ms (default 2). */
@@ -257,7 +260,7 @@ export class ReplicaManager {
   async #load(r: Replica): Promise<void> {
     const { spec } = r;
     try {
-      const path = await this.#o.resolvePath(spec.artifactKey);
+      const path = await this.#o.resolvePath(spec.artifactKey, spec.sha256);
       const rssBefore = process.memoryUsage.rss();
       const t0 = performance.now();
       let model: LoadedModel;

@@ -13,6 +13,7 @@ export function validateSpec(s: unknown): asserts s is VariantSpec {
   if (!spec || typeof spec !== 'object') throw invalid('variant spec is missing');
   if (typeof spec.name !== 'string' || !spec.name) throw invalid('variant spec needs a name');
   if (typeof spec.artifactKey !== 'string' || !spec.artifactKey) throw invalid(`variant ${spec.name}: artifactKey is missing`);
+  if (spec.sha256 !== undefined && (typeof spec.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(spec.sha256))) throw invalid(`variant ${spec.name}: sha256 must be 64 lowercase hex digits`);
   if (!isPosInt(spec.threads)) throw invalid(`variant ${spec.name}: threads must be a positive integer`);
   if (!isPosInt(spec.maxBatch)) throw invalid(`variant ${spec.name}: maxBatch must be a positive integer`);
   if (spec.optLevel !== 'basic' && spec.optLevel !== 'all') throw invalid(`variant ${spec.name}: optLevel must be "basic" or "all"`);

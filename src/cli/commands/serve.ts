@@ -11,9 +11,14 @@ const common: CommandSpec['options'] = {
   host: { type: 'string', valueName: 'H', description: 'address to bind (default 127.0.0.1)' },
   'data-dir': { type: 'string', valueName: 'DIR', description: 'where models, profiles and metadata live (default ./.infaas)' },
   autoscale: { type: 'string', valueName: 'POLICY', description: 'the live scaling policy: ours, infaas or off (default ours, or the config file\'s autoscaling.policy)' },
+  metadata: { type: 'string', valueName: 'URL', description: 'shared metadata store for several controllers and remote workers, redis://HOST:PORT/DB (default $INFAAS_METADATA_URL, else the embedded store)' },
+  repository: { type: 'string', valueName: 'URL', description: 'model repository, s3://BUCKET/PREFIX or a directory (default $INFAAS_REPOSITORY_URL, else DATA-DIR/models)' },
+  provisioner: { type: 'string', valueName: 'KIND', description: 'how workers are started: local, kubernetes or none (default $INFAAS_PROVISIONER, else local)' },
+  id: { type: 'string', valueName: 'NAME', description: 'this controller\'s name among several (default $INFAAS_CONTROLLER_ID, else HOSTNAME-PID)' },
 };
 
 const AUTOSCALE = ['off', 'ours', 'infaas'] as const;
+const PROVISIONERS = ['local', 'kubernetes', 'none'] as const;
 
 /** The runServer options from parsed serve/demo flags. */
 export function serverOptions(args: ParsedArgs, demo: boolean, command: string): ServerOptions {
@@ -23,8 +28,14 @@ export function serverOptions(args: ParsedArgs, demo: boolean, command: string):
   if (autoscale !== undefined && !(AUTOSCALE as readonly string[]).includes(autoscale)) {
     throw usageError(`--autoscale must be one of ${AUTOSCALE.join(', ')}, got "${autoscale}"`, command);
   }
+  const provisioner = str(args, 'provisioner');
+  if (provisioner !== undefined && !(PROVISIONERS as readonly string[]).includes(provisioner)) {
+    throw usageError(`--provisioner must be one of ${PROVISIONERS.join(', ')}, got "${provisioner}"`, command);
+  }
+  const distributed = { metadata: str(args, 'metadata'), repository: str(args, 'repository'), provisioner, controllerId: str(args, 'id') };
   return {
     demo,
+    ...(Object.fromEntries(Object.entries(distributed).filter(([, v]) => v !== undefined)) as Partial<ServerOptions>),
     dataDir: resolve(str(args, 'data-dir') ?? '.infaas'),
     ...(port !== undefined ? { port } : {}),
     ...(host !== undefined ? { host } : {}),
@@ -41,8 +52,11 @@ export const serveCommand: Command = {
   spec: {
     name: 'serve',
     summary: 'Start the INFaaS server (REST API, controller and local workers) in the foreground.',
-    usage: 'serve [--port N] [--host H] [--data-dir DIR] [--autoscale POLICY]',
-    examples: ['infaas serve', 'infaas serve --autoscale off', 'infaas serve --port 9000 --data-dir /var/lib/infaas'],
+    usage: 'serve [--port N] [--host H] [--data-dir DIR] [--autoscale POLICY] [--metadata URL] [--repository URL] [--provisioner KIND] [--id NAME]',
+    examples: [
+      'infaas serve', 'infaas serve --autoscale off', 'infaas serve --port 9000 --data-dir /var/lib/infaas',
+      'infaas serve --metadata redis://10.0.0.2:6379/0 --repository s3://models/prod --provisioner none',
+    ],
     options: common,
     positionals: { min: 0, max: 0 },
     client: false,

@@ -18,6 +18,7 @@ function ctx(): CliContext & { out: string; err: string } {
     stdout(t: string) { c.out += t; },
     stderr(t: string) { c.err += t; },
     loadServer: () => Promise.reject(new Error('no server in this test')),
+    loadWorker: () => Promise.reject(new Error('no worker in this test')),
   };
   return c;
 }

@@ -11,6 +11,7 @@ export async function runCliCaptured(argv: string[], env: Record<string, string>
     stderrIsTTY: false,
     env,
     loadServer: async () => async () => undefined,
+    loadWorker: async () => async () => undefined,
   };
   const code = await runCli(argv, ctx);
   return { code, ...out };

@@ -36,7 +36,7 @@ export async function buildRestServer(api: InfaasApi, opts: RestOptions): Promis
   );
   app.get<{ Params: { arch: string } }>('/v1/architectures/:arch', async (req) => api.getArchitecture(req.params.arch));
   app.get<{ Params: { name: string } }>('/v1/variants/:name', async (req) => ({ variant: api.getVariant(req.params.name) }));
-  app.post<{ Params: { name: string } }>('/v1/variants/:name/load', async (req) => api.loadVariant(req.params.name));
+  app.post<{ Params: { name: string }; Querystring: { worker?: string } }>('/v1/variants/:name/load', async (req) => api.loadVariant(req.params.name, req.query.worker));
   app.post<{ Params: { name: string } }>('/v1/variants/:name/unload', async (req) => api.unloadVariant(req.params.name));
   app.get('/v1/workers', async () => ({ workers: api.listWorkers(), autoscaling: api.autoscaling() }));
 

@@ -16,7 +16,7 @@ repo.write('slow.onnx', buildTestModel({ seed: 5, hidden: { width: 512, layers: 
 const cpu1: WorkerClass = { name: 'cpu-1', threads: 1, memoryMB: 256, pricePerHour: 0.048 };
 const codeOf = (e: unknown) => (e as InfaasError).code;
 
-const prov = new LocalProvisioner({ repositoryRoot: repo.root });
+const prov = new LocalProvisioner({ repository: repo.root });
 const exits: WorkerExit[] = [];
 prov.onExit((e) => exits.push(e));
 after(async () => {
@@ -93,7 +93,7 @@ test('over the wire, a small memory budget evicts the least recently used varian
 });
 
 test('a worker that cannot start rejects start() with UNAVAILABLE', async () => {
-  const bad = new LocalProvisioner({ repositoryRoot: repo.root, workerEntry: fileURLToPath(new URL('./no-such-entry.ts', import.meta.url)), onStderr: () => undefined });
+  const bad = new LocalProvisioner({ repository: repo.root, workerEntry: fileURLToPath(new URL('./no-such-entry.ts', import.meta.url)), onStderr: () => undefined });
   await assert.rejects(bad.start(cpu1), (e) => codeOf(e) === 'UNAVAILABLE' && /w1 exited during start \(code 1\).*no-such-entry/.test((e as Error).message));
   await bad.shutdown();
 });
@@ -102,7 +102,7 @@ test('workers die with their parent: no orphans after the parent is SIGKILLed', 
   const provisionerUrl = new URL('./local-provisioner.ts', import.meta.url).href;
   const script = `
     import { LocalProvisioner } from ${JSON.stringify(provisionerUrl)};
-    const p = new LocalProvisioner({ repositoryRoot: ${JSON.stringify(repo.root)} });
+    const p = new LocalProvisioner({ repository: ${JSON.stringify(repo.root)} });
     const c = { name: 'cpu-1', threads: 1, memoryMB: 64, pricePerHour: 0 };
     const hs = await Promise.all([p.start(c), p.start(c)]);
     console.log(JSON.stringify(hs.map((h) => h.pid)));

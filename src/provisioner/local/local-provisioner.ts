@@ -1,6 +1,8 @@
 // Provisioner of local workers: each worker is a child process (src/bin/worker-main.ts run through tsx),
-// named w1, w2, … in start order. A child exits when this process disconnects or dies, so no worker is
-// ever orphaned; shutdown() stops them all.
+// named w1, w2, … in start order (prefixed with the controller's id in distributed mode, so names stay unique
+// across controllers). A child exits when this process disconnects or dies, so no worker is ever orphaned;
+// shutdown() stops them all. In distributed mode the children also heartbeat into the metadata store, so the
+// other controllers use them too.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +12,14 @@ import type { Provisioner, WorkerExit, WorkerHandle } from '../provisioner.ts';
 import { workerArgv } from '../worker-options.ts';
 
 export interface LocalProvisionerOptions {
-  /** Root directory of the local model repository, passed to every worker. */
-  repositoryRoot: string;
+  /** The model repository every worker reads: a directory, `file:///dir` or `s3://bucket/prefix`. */
+  repository: string;
+  /** Distributed mode: the metadata store URL the workers heartbeat in. */
+  metadata?: string;
+  /** Prefix of the worker ids (default none: w1, w2, …). */
+  idPrefix?: string;
+  /** Where workers cache artifacts downloaded from object storage. */
+  cacheDir?: string;
   /** Worker entry script (default: src/bin/worker-main.ts). */
   workerEntry?: string;
   /** Extra environment for the children (merged over this process's). */
@@ -20,8 +28,10 @@ export interface LocalProvisionerOptions {
   startTimeoutMs?: number;
   /** How long after SIGTERM before SIGKILL (default 5 s). */
   stopTimeoutMs?: number;
-  /** Listen on a Unix socket in this directory instead of TCP on 127.0.0.1. */
+  /** Listen on a Unix socket in this directory instead of TCP. */
   socketDir?: string;
+  /** The address TCP workers listen on (default 127.0.0.1; a wildcard advertises this machine's first external IPv4 address). */
+  tcpHost?: string;
   /** Receives each line a worker writes to stderr (default: copied to this process's stderr as `[w1] line`). */
   onStderr?: (id: string, line: string) => void;
 }
@@ -52,9 +62,13 @@ export class LocalProvisioner implements Provisioner {
   }
 
   start(workerClass: WorkerClass): Promise<WorkerHandle> {
-    const id = `w${++this.#seq}`;
-    const listen = this.#o.socketDir ? { path: `${this.#o.socketDir}/${id}-${process.pid}.sock` } : { host: '127.0.0.1', port: 0 };
-    const args = workerArgv({ id, workerClass: workerClass.name, threads: workerClass.threads, memoryBudgetMB: workerClass.memoryMB, repositoryRoot: this.#o.repositoryRoot, listen });
+    const id = `${this.#o.idPrefix ?? ''}w${++this.#seq}`;
+    const listen = this.#o.socketDir ? { path: `${this.#o.socketDir}/${id}-${process.pid}.sock` } : { host: this.#o.tcpHost ?? '127.0.0.1', port: 0 };
+    const args = workerArgv({
+      id, workerClass: workerClass.name, threads: workerClass.threads, memoryBudgetMB: workerClass.memoryMB, pricePerHour: workerClass.pricePerHour,
+      repository: this.#o.repository, listen,
+      ...(this.#o.metadata ? { metadata: this.#o.metadata } : {}), ...(this.#o.cacheDir ? { cacheDir: this.#o.cacheDir } : {}),
+    });
     const proc = fork(this.#o.workerEntry ?? DEFAULT_ENTRY, args, {
       execArgv: ['--import', TSX],
       env: { ...process.env, ...this.#o.env },
