@@ -131,9 +131,12 @@ export class Registry {
    */
   async resume(): Promise<number> {
     if (this.#closing.signal.aborted) return 0;
-    const pending = (await this.#store.list<Registration>(keys.registrationPrefix)).filter((r) => r.value.state === 'PROFILING' && !this.#live.has(r.value.id));
+    // A registration waiting for profiling has a `pending/<id>` record (its artifact) until the job ends.
+    const ids = (await this.#store.list(keys.pendingPrefix)).map((e) => e.key.slice(keys.pendingPrefix.length)).filter((id) => !this.#live.has(id));
     let taken = 0;
-    for (const { value: reg } of pending) {
+    for (const id of ids) {
+      const reg = await this.#store.get<Registration>(keys.registration(id));
+      if (reg?.state !== 'PROFILING') continue;
       const claim = this.#claim(reg.id, `${reg.arch}.${reg.precision}`);
       if (!(await claim.acquire())) continue;
       this.#claims.set(reg.id, claim);
@@ -222,7 +225,7 @@ export class Registry {
       const pendingArtifact = { artifact, description: req.description };
       if (validation) {
         await this.#repo.put(`validation/${artifactId}.valset`, req.validation!);
-        await this.#store.set(`pending/${reg.id}`, pendingArtifact);
+        await this.#store.set(keys.pending(reg.id), pendingArtifact);
         await this.#store.set(keys.registration(reg.id), reg);
         this.#live.set(reg.id, reg);
         this.#enqueue(reg);
@@ -270,7 +273,7 @@ export class Registry {
     };
     if (this.#closing.signal.aborted) return;
     try {
-      const pending = await this.#store.get<{ artifact: Artifact; description?: string }>(`pending/${reg.id}`);
+      const pending = await this.#store.get<{ artifact: Artifact; description?: string }>(keys.pending(reg.id));
       if (!pending) throw new Error('registration data is missing');
       const { artifact } = pending;
       const result = await this.#profiler.profile(
@@ -288,7 +291,7 @@ export class Registry {
       update({ state: 'FAILED', error: e instanceof Error ? e.message : String(e) });
     }
     await this.#store.set(keys.registration(reg.id), reg);
-    await this.#store.delete(`pending/${reg.id}`);
+    await this.#store.delete(keys.pending(reg.id));
     this.#live.delete(reg.id);
     await this.#release(reg.id);
   }

@@ -84,6 +84,9 @@ export const keys = {
   workerPrefix: 'worker/',
   registration: (id: string) => `registration/${id}`,
   registrationPrefix: 'registration/',
+  /** A registration's artifact while it waits for or undergoes profiling (deleted when the job ends). */
+  pending: (registration: string) => `pending/${registration}`,
+  pendingPrefix: 'pending/',
   /** A lease (leader election, a registration being profiled): {holder, ...}, expiring. */
   lease: (name: string) => `lease/${name}`,
   /** Variants loaded explicitly by an operator: kept loaded until unloaded by name. */
