@@ -175,3 +175,36 @@ test('a worker that stops answering status calls is replaced', async () => {
   assert.match(warnings[0], /w1 did not answer a status call/);
   await pool.close();
 });
+
+test('adopted workers: connected once, forgotten when they die, adopted again only after a restart; never replaced by the pool', async () => {
+  const { FakeWorkerClient } = await import('../testing/fake-worker.ts');
+  const clients = new Map<string, InstanceType<typeof FakeWorkerClient>>();
+  let connects = 0;
+  const pool = new WorkerPool({
+    timeoutMs: 1000, log: quiet,
+    connect: async (h) => {
+      connects++;
+      const c = new FakeWorkerClient(h.id, { address: h.address });
+      clients.set(h.id, c);
+      return c;
+    },
+  });
+  await pool.start({ workerClass: cpu1, count: 1 });
+  assert.equal(pool.canProvision, false);
+  assert.deepEqual(pool.clients(), [], 'no provisioner: nothing started');
+  await assert.rejects(pool.add(cpu1), (e) => codeOf(e) === 'UNAVAILABLE' && /infaas worker/.test((e as Error).message));
+  const known = { id: 'h1', address: 'tcp://10.0.0.2:7070', workerClass: cpu1, startedAt: 100 };
+  await Promise.all([pool.adopt(known), pool.adopt(known)]);
+  await pool.adopt(known);
+  assert.equal(connects, 1, 'one connection per worker however often it is listed');
+  assert.deepEqual(pool.clients().map((c) => c.id), ['h1']);
+  clients.get('h1')!.kill();
+  await clients.get('h1')!.closed;
+  await waitFor(() => pool.clients().length === 0);
+  await pool.adopt(known); // its stale record is still listed
+  assert.equal(connects, 1, 'a dead worker is not adopted again');
+  await pool.adopt({ ...known, startedAt: 200 }); // restarted
+  assert.deepEqual(pool.clients().map((c) => c.id), ['h1']);
+  assert.equal(pool.stats().restarts, 0, 'the pool replaces only workers it started');
+  await pool.close();
+});

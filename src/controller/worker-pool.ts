@@ -57,6 +57,8 @@ export interface KnownWorker {
 interface Entry {
   /** 'started': by this pool through its provisioner; 'adopted': found in the directory. */
   origin: 'started' | 'adopted';
+  /** An adopted worker's start time as the directory listed it (its record's startedAt). */
+  listedStartedAt?: number;
   handle: WorkerHandle;
   client: WorkerClient;
   pooled: PooledClient;
@@ -66,6 +68,9 @@ interface Entry {
   refreshQueued: boolean;
   lost: boolean;
 }
+
+/** When a worker started, as far as the pool knows: a listing with a later start is a restart. */
+const startOf = (e: Entry) => Math.max(e.status.startedAt, e.listedStartedAt ?? -Infinity);
 
 /** How long after a failed attempt to connect to a listed worker the pool tries again. */
 const ADOPT_RETRY_MS = 10_000;
@@ -140,7 +145,8 @@ export class WorkerPool {
       }
       this.#lost.delete(w.id);
       this.#unreachable.delete(w.id);
-      await this.#enter('adopted', handle, client, { workerClass: w.workerClass, crashes: [] });
+      const entry = await this.#enter('adopted', handle, client, { workerClass: w.workerClass, crashes: [] });
+      entry.listedStartedAt = w.startedAt;
     } catch (e) {
       this.#log.warn(`cannot use worker ${w.id} at ${w.address}: ${(e as Error).message} (trying again in ${ADOPT_RETRY_MS / 1000} s)`);
       this.#unreachable.set(w.id, Date.now());
@@ -155,7 +161,7 @@ export class WorkerPool {
     if (!e) return;
     e.lost = true;
     this.#entries.delete(id);
-    this.#lost.set(id, e.status.startedAt);
+    this.#lost.set(id, startOf(e));
     this.#emit();
     await this.#o.provisioner?.stop(id);
     e.client.close();
@@ -276,7 +282,7 @@ export class WorkerPool {
     if (e.lost) return;
     e.lost = true;
     if (this.#entries.get(e.handle.id) === e) this.#entries.delete(e.handle.id);
-    this.#lost.set(e.handle.id, e.status.startedAt);
+    this.#lost.set(e.handle.id, startOf(e));
     e.client.close();
     this.#emit();
     if (this.#closed) return;
