@@ -144,3 +144,43 @@ test("use-case queries are routed by the policy's router when one is set; cost-c
   assert.equal(asked.length, 1, 'a cost cap or another level uses selectVariant directly');
   assert.equal(worker.calls.length, 3);
 });
+
+test('a request whose worker dies is retried once on another worker and says so; with no other worker it fails with a clear 503', async () => {
+  const { FakeWorkerClient } = await import('../testing/fake-worker.ts');
+  const store = new MemoryStore();
+  await store.set(keys.useCase(useCase.id), useCase);
+  await store.set(keys.architecture('m'), arch);
+  await store.set(keys.variant(variant.name), variant);
+  const index = await ModelIndex.load(store);
+  const make = (ids: string[]) => {
+    const workers = ids.map((id) => new FakeWorkerClient(id, { runMs: () => 50 }));
+    const live = () => workers.filter((w) => !w.calls.includes('dead'));
+    const statuses = () => live().map((w): WorkerStatus => ({ ...status, id: w.id }));
+    const view = new LiveClusterView();
+    view.sync(statuses(), index.variants);
+    const dispatcher = new Dispatcher({ index: () => index, view, workers: { clients: live, get: (id) => live().find((w) => w.id === id), snapshot: statuses } });
+    const kill = (w: InstanceType<typeof FakeWorkerClient>) => (w.calls.push('dead'), w.kill());
+    return { dispatcher, workers, kill };
+  };
+  const two = make(['w1', 'w2']);
+  const running = two.dispatcher.infer({ level: 'variant', variant: variant.name }, input);
+  await new Promise((r) => setTimeout(r, 10));
+  const first = two.workers.find((w) => w.calls.some((c) => c.startsWith('infer')))!;
+  two.kill(first);
+  const r = await running;
+  assert.equal(r.retries, 1);
+  assert.deepEqual(r.retriedAfter?.worker, first.id);
+  assert.match(r.retriedAfter!.error, new RegExp(`worker ${first.id} exited while running`));
+  assert.notEqual(r.worker, first.id);
+
+  const one = make(['w1']);
+  const alone = one.dispatcher.infer({ level: 'variant', variant: variant.name }, input);
+  await new Promise((r) => setTimeout(r, 10));
+  one.kill(one.workers[0]);
+  await assert.rejects(alone, (e) => {
+    const err = e as InfaasError;
+    assert.equal(err.code, 'UNAVAILABLE');
+    assert.match(err.message, /no other worker could take the request after w1 failed: worker w1 exited while running/);
+    return true;
+  });
+});

@@ -240,9 +240,11 @@ export class Dispatcher {
    */
   #pickWorker(variant: Variant, preferred: string | undefined, now: number, wantNew: boolean, excluded?: ReadonlySet<string>): WorkerClient | undefined {
     const all = this.#workers.clients();
-    if (!all.length) throw unavailable('no worker is running (workers are starting or restarting); try again shortly');
     const clients = excluded?.size ? all.filter((c) => !excluded.has(c.id)) : all;
-    if (!clients.length) return undefined;
+    if (!clients.length) {
+      if (excluded?.size) return undefined;
+      throw unavailable('no worker is running (workers are starting or restarting); try again shortly');
+    }
     if (preferred) {
       const c = this.#workers.get(preferred);
       if (c) return c;
