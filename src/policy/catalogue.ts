@@ -14,6 +14,8 @@ export interface CatalogueEntry {
   readonly variant: Variant;
   readonly name: string;
   readonly arch: string;
+  /** `variant.artifactId`, one string shared by every entry of the artifact (a cheap key for grouping by family). */
+  readonly artifact: string;
   readonly useCase: string;
   readonly maxBatch: number;
   /** Percent, 0..100. */
@@ -31,6 +33,9 @@ export interface CatalogueEntry {
   readonly fit95: LinearFit;
   /** p95 at batch 1 (or at the smallest profiled batch), for cheap ordering. */
   readonly p95b1: number;
+  /** The smallest profiled batch and p50 there: latency at any batch up to it, without reading the arrays. */
+  readonly firstBatch: number;
+  readonly p50b1: number;
   /** The smallest profiled p95: a lower bound of p95 at any batch (lets a scan skip without interpolating). */
   readonly minP95: number;
 }
@@ -87,20 +92,29 @@ export class Catalogue {
   constructor(variants: readonly Variant[]) {
     const list: CatalogueEntry[] = [];
     const rejected: RejectedVariant[] = [];
+    // One string object per artifact, architecture and use case, shared by their entries: lookups keyed by them
+    // then compare pointers, not characters.
+    const strings = new Map<string, string>();
+    const canonical = (x: string) => {
+      const s = strings.get(x);
+      if (s !== undefined) return s;
+      strings.set(x, x);
+      return x;
+    };
     for (const v of variants) {
       if (this.byName.has(v.name)) {
         rejected.push({ name: v.name, reason: 'duplicate variant name' });
         continue;
       }
-      const built = buildEntry(v, list.length);
+      const built = buildEntry(v, list.length, canonical(v.artifactId), canonical(v.arch), canonical(v.useCase));
       if (typeof built === 'string') {
         rejected.push({ name: v.name, reason: built });
         continue;
       }
       list.push(built);
       this.byName.set(v.name, built);
-      push(this.archCost, v.arch, built);
-      push(this.ucCost, v.useCase, built);
+      push(this.archCost, built.arch, built);
+      push(this.ucCost, built.useCase, built);
     }
     this.list = list;
     this.rejected = rejected;
@@ -198,12 +212,12 @@ export class Catalogue {
 
 /** p95 latency (ms) of an entry at a batch: exact when profiled, else interpolated/extrapolated. */
 export function p95At(e: CatalogueEntry, batch: number): number {
-  return latencyAt(e.batches, e.p95, e.fit95, batch);
+  return batch <= e.firstBatch ? e.p95b1 : latencyAt(e.batches, e.p95, e.fit95, batch);
 }
 
 /** p50 latency (ms) of an entry at a batch: exact when profiled, else interpolated/extrapolated. */
 export function p50At(e: CatalogueEntry, batch: number): number {
-  return latencyAt(e.batches, e.p50, e.fit50, batch);
+  return batch <= e.firstBatch ? e.p50b1 : latencyAt(e.batches, e.p50, e.fit50, batch);
 }
 
 /**
@@ -240,7 +254,7 @@ function fitLine(bs: Float64Array, ps: Float64Array): LinearFit {
   return { slope, intercept: (sy - slope * sx) / n };
 }
 
-function buildEntry(v: Variant, index: number): CatalogueEntry | string {
+function buildEntry(v: Variant, index: number, artifact: string, arch: string, useCase: string): CatalogueEntry | string {
   const p = v.profile;
   if (!p || !Array.isArray(p.latency) || p.latency.length === 0) return 'profile has no latency points';
   const points = p.latency
@@ -259,8 +273,9 @@ function buildEntry(v: Variant, index: number): CatalogueEntry | string {
     index,
     variant: v,
     name: v.name,
-    arch: v.arch,
-    useCase: v.useCase,
+    arch,
+    artifact,
+    useCase,
     maxBatch: v.config.maxBatch,
     accuracy: p.accuracy,
     costPer1k: p.costPer1k,
@@ -272,6 +287,8 @@ function buildEntry(v: Variant, index: number): CatalogueEntry | string {
     fit50: fitLine(batches, p50),
     fit95: fitLine(batches, p95),
     p95b1: p95[0],
+    firstBatch: batches[0],
+    p50b1: p50[0],
     minP95: Math.min(...p95),
   };
 }

@@ -57,14 +57,35 @@ export interface ModelAutoscalerState {
 
 export const EMPTY_MODEL_AUTOSCALER_STATE: ModelAutoscalerState = { lowSince: {}, switches: [] };
 
+const NOTHING: ReadonlySet<string> = new Set();
+
 /** Samples per second one replica of `e` completes at `batch` (from the profile's p50). */
 export function replicaThroughput(e: CatalogueEntry, batch: number): number {
   const b = Math.max(1, Math.min(batch, e.maxBatch));
   return (b * 1000) / p50At(e, b);
 }
 
+/**
+ * Answers of sloBatch per entry and budget. The policies ask it for every loaded variant at every tick with the
+ * few SLOs their queries carry; the profile never changes under an entry, so the answer is kept (a few budgets per
+ * entry, dropped with the entry's catalogue).
+ */
+const sloBatches = new WeakMap<CatalogueEntry, Map<number, number>>();
+const SLO_BATCHES_PER_ENTRY = 16;
+
 /** The largest batch ≤ maxBatch whose profiled p95 fits within `budgetMs` (at least 1). */
 export function sloBatch(e: CatalogueEntry, budgetMs: number): number {
+  let known = sloBatches.get(e);
+  const b = known?.get(budgetMs);
+  if (b !== undefined) return b;
+  if (!known) sloBatches.set(e, (known = new Map()));
+  else if (known.size >= SLO_BATCHES_PER_ENTRY) known.clear();
+  const best = searchSloBatch(e, budgetMs);
+  known.set(budgetMs, best);
+  return best;
+}
+
+function searchSloBatch(e: CatalogueEntry, budgetMs: number): number {
   let best = 1;
   for (let b = 1; b <= e.maxBatch; b = b < 4 ? b + 1 : b * 2) {
     if (p95At(e, b) <= budgetMs) best = b;
@@ -97,32 +118,35 @@ export function autoscaleModels(
 ): { actions: ScalingAction[]; state: ModelAutoscalerState } {
   const actions: ScalingAction[] = [];
   if (worker.phase !== 'ready') return { actions, state };
-  const held = new Map(worker.variants.map((v) => [v.variant, v]));
+  let heldMap: Map<string, VariantSnapshot> | undefined;
+  const held = () => (heldMap ??= new Map(worker.variants.map((v) => [v.variant, v])));
   let freeThreads = worker.threads;
   let freeMemory = worker.memoryBudgetMB - worker.memoryUsedMB;
-  for (const v of worker.variants) {
-    const e = catalogue.entry(v.variant);
+  const entries = worker.variants.map((v) => catalogue.entry(v.variant));
+  worker.variants.forEach((v, i) => {
+    const e = entries[i];
     if (e && v.state !== 'unloading') freeThreads -= (v.replicas + v.loading) * e.variant.config.threads;
-  }
+  });
 
   // Load before unload: finish switches whose target serves.
   const switches: Array<{ from: string; to: string; since: number }> = [];
-  const switching = new Set<string>();
+  const switching = state.switches.length > 0 ? new Set<string>() : NOTHING;
   for (const s of state.switches) {
-    const to = held.get(s.to);
-    const from = held.get(s.from);
+    const to = held().get(s.to);
+    const from = held().get(s.from);
     if (!to || to.state === 'unloading') continue; // the new variant went away: abandon
     if (to.replicas > 0) {
       if (from && from.state !== 'unloading') actions.push({ kind: 'unload', worker: worker.id, variant: s.from });
       continue;
     }
     switches.push(s);
-    switching.add(s.from).add(s.to);
+    (switching as Set<string>).add(s.from).add(s.to);
   }
 
-  const lowSince: Record<string, number> = {};
-  for (const v of worker.variants) {
-    const e = catalogue.entry(v.variant);
+  let lowSince: Record<string, number> | undefined;
+  for (let i = 0; i < worker.variants.length; i++) {
+    const v = worker.variants[i];
+    const e = entries[i];
     if (!e || v.state === 'unloading' || v.replicas === 0 || switching.has(v.variant)) continue;
     const pinned = v.pinned === true || (cfg.pinned?.has(v.variant) ?? false);
     const t = cfg.targetUtilisation;
@@ -168,18 +192,20 @@ export function autoscaleModels(
     if (v.replicas > 1 && demand <= (v.replicas - 1) * thr * t) {
       const since = state.lowSince[v.variant] ?? now;
       if (now - since >= cfg.scaleDownAfterMs) actions.push({ kind: 'removeReplica', worker: worker.id, variant: v.variant });
-      else lowSince[v.variant] = since;
+      else (lowSince ??= {})[v.variant] = since;
     }
   }
-  return { actions, state: { lowSince, switches } };
+  // Nothing to remember (most workers, most of the time): the shared empty state.
+  return { actions, state: lowSince || switches.length > 0 ? { lowSince: lowSince ?? {}, switches } : EMPTY_MODEL_AUTOSCALER_STATE };
 }
 
 /** The vertical alternative to adding `need` replicas, or undefined to replicate. */
 function verticalMove(
   e: CatalogueEntry, v: VariantSnapshot, need: number, room: number, demand: number, worker: WorkerSnapshot,
-  catalogue: Catalogue, cfg: ModelAutoscalerConfig, held: ReadonlyMap<string, VariantSnapshot>,
+  catalogue: Catalogue, cfg: ModelAutoscalerConfig, heldBy: () => ReadonlyMap<string, VariantSnapshot>,
 ): { to: CatalogueEntry; replicas: number } | undefined {
   if (cfg.vertical !== 'infaas') return undefined;
+  const held = heldBy();
   let best: { to: CatalogueEntry; replicas: number; thr: number } | undefined;
   for (const c of catalogue.byArchCost(e.arch)) {
     if (c.name === e.name || held.has(c.name)) continue;
@@ -205,9 +231,10 @@ function keepsPromise(c: CatalogueEntry, v: VariantSnapshot): boolean {
 /** The cheapest variant of the architecture, cheaper than `e`, that keeps its promises and carries the demand on one replica. */
 function cheaperVariant(
   e: CatalogueEntry, v: VariantSnapshot, demand: number, catalogue: Catalogue, cfg: ModelAutoscalerConfig,
-  held: ReadonlyMap<string, VariantSnapshot>,
+  heldBy: () => ReadonlyMap<string, VariantSnapshot>,
 ): CatalogueEntry | undefined {
   if (v.minSloMs === undefined) return undefined; // served nothing this window: nothing to go by
+  const held = heldBy();
   for (const c of catalogue.byArchCost(e.arch)) {
     if (c.costPer1k >= e.costPer1k) return undefined;
     if (held.has(c.name) || !keepsPromise(c, v)) continue;

@@ -95,8 +95,7 @@ export function autoscaleWorkers(
       continue;
     }
     if (count > lim.max) {
-      const victim = pickVictim(ready, snapshot.workers);
-      if (victim) actions.push({ kind: 'removeWorker', worker: victim.id });
+      for (const victim of pickVictims(ready, snapshot.workers, 1)) actions.push({ kind: 'removeWorker', worker: victim.id });
       continue;
     }
     const utils = ready.map((w) => w.utilisation);
@@ -131,35 +130,41 @@ export function autoscaleWorkers(
     if (cfg.removeStep === 'excess' && want !== undefined) n = Math.max(1, count - want);
     if (cfg.removeStep === 'half-excess' && want !== undefined) n = Math.max(1, Math.floor((count - want) / 2));
     n = Math.min(n, count - lim.min);
-    let pool = ready;
-    for (let i = 0; i < n; i++) {
-      const victim = pickVictim(pool, snapshot.workers);
-      if (!victim) break;
-      actions.push({ kind: 'removeWorker', worker: victim.id });
-      pool = pool.filter((w) => w !== victim);
-    }
+    for (const victim of pickVictims(ready, snapshot.workers, n)) actions.push({ kind: 'removeWorker', worker: victim.id });
     lowChecks[cls] = 0;
   }
   return { actions, state: { lastRunAt: now, lastAddAt, lowChecks } };
 }
 
 /**
- * The least-utilised worker, preferring one whose variants all have serving replicas elsewhere; ties by id. A
- * worker holding a variant loaded explicitly (pinned) is never picked: removing it would unload the variant.
+ * Up to n workers to remove, one after another: each time the least-utilised worker left, preferring one whose
+ * variants all have serving replicas elsewhere (as the cluster is before any removal); ties by id. A worker holding
+ * a variant loaded explicitly (pinned) is never picked: removing it would unload the variant.
  */
-function pickVictim(pool: readonly WorkerSnapshot[], all: readonly WorkerSnapshot[]): WorkerSnapshot | undefined {
+function pickVictims(pool: readonly WorkerSnapshot[], all: readonly WorkerSnapshot[], n: number): WorkerSnapshot[] {
+  if (n <= 0) return [];
   const candidates = pool.filter((w) => !w.variants.some((v) => v.pinned === true && v.state !== 'unloading'));
   const holders = new Map<string, number>();
   for (const w of all) {
     if (w.phase !== 'ready') continue;
     for (const v of w.variants) if (v.replicas > 0 && v.state !== 'unloading') holders.set(v.variant, (holders.get(v.variant) ?? 0) + 1);
   }
-  const covered = (w: WorkerSnapshot) => w.variants.every((v) => v.replicas === 0 || v.state === 'unloading' || (holders.get(v.variant) ?? 0) > 1);
-  let best: WorkerSnapshot | undefined;
-  for (const w of candidates) {
-    if (!best) { best = w; continue; }
-    const cw = covered(w), cb = covered(best);
-    if (cw !== cb ? cw : w.utilisation < best.utilisation || (w.utilisation === best.utilisation && w.id < best.id)) best = w;
+  const covered = new Map(candidates.map((w) => [w, w.variants.every((v) => v.replicas === 0 || v.state === 'unloading' || (holders.get(v.variant) ?? 0) > 1)]));
+  const better = (w: WorkerSnapshot, best: WorkerSnapshot) => {
+    const cw = covered.get(w), cb = covered.get(best);
+    return cw !== cb ? cw! : w.utilisation < best.utilisation || (w.utilisation === best.utilisation && w.id < best.id);
+  };
+  // With comparable utilisations `better` is a strict order, and taking the best left n times is taking the
+  // first n of a sort; a NaN utilisation is not comparable, so then the best is looked for n times over.
+  if (candidates.every((w) => !Number.isNaN(w.utilisation))) {
+    return candidates.sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0)).slice(0, n);
   }
-  return best;
+  const out: WorkerSnapshot[] = [];
+  let left = candidates;
+  while (out.length < n && left.length > 0) {
+    const best = left.reduce((b, w) => (better(w, b) ? w : b));
+    out.push(best);
+    left = left.filter((w) => w !== best);
+  }
+  return out;
 }

@@ -21,10 +21,11 @@ export function workerSlowdown(w: WorkerSnapshot, catalogue: Catalogue): number 
   const samples: Array<{ ratio: number; weight: number }> = [];
   for (const v of w.variants) {
     const s = v.stats;
-    const e = catalogue.entry(v.variant);
-    if (!e || s.completedQps <= 0 || s.avgBatch <= 0 || s.p50Ms <= 0) continue;
+    if (s.completedQps <= 0 || s.avgBatch <= 0 || s.p50Ms <= 0) continue;
     const batches = s.completedQps / s.avgBatch;
     if (batches < SLOWDOWN_MIN_BATCHES) continue;
+    const e = catalogue.entry(v.variant);
+    if (!e) continue;
     const profiled = p50At(e, s.avgBatch);
     if (!(profiled > 0)) continue;
     const ratio = (s.slowdownP50 ?? 0) > 0 ? s.slowdownP50! : s.p50Ms / profiled;

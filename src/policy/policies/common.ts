@@ -9,8 +9,8 @@ import type { ClusterSnapshot, QueryClass, QueryDemand, ScalingAction } from '..
 import { selectVariant, type Selection } from '../select-variant.ts';
 import { assessHealth, HEALTHY, type HealthConfig, type HealthMemory } from '../variant-health.ts';
 
-/** Health memory of every (worker, variant), keyed `${worker} ${variant}`. */
-export type HealthBook = ReadonlyMap<string, HealthMemory>;
+/** Health memory of every (worker, variant): worker id → variant → memory. */
+export type HealthBook = ReadonlyMap<string, ReadonlyMap<string, HealthMemory>>;
 
 /**
  * Runs assessHealth for every serving variant of every ready worker; returns setHealth actions for the
@@ -18,22 +18,27 @@ export type HealthBook = ReadonlyMap<string, HealthMemory>;
  */
 export function healthPass(snapshot: ClusterSnapshot, cfg: HealthConfig, book: HealthBook, now: number): { actions: ScalingAction[]; book: HealthBook } {
   const actions: ScalingAction[] = [];
-  const next = new Map<string, HealthMemory>();
+  const next = new Map<string, Map<string, HealthMemory>>();
   for (const w of snapshot.workers) {
     if (w.phase !== 'ready') continue;
+    const kept = book.get(w.id);
+    let out = next.get(w.id);
     for (const v of w.variants) {
+      if (v.replicas === 0 || v.state === 'unloading') continue;
       const e = snapshot.catalogue.entry(v.variant);
-      if (!e || v.replicas === 0 || v.state === 'unloading') continue;
-      const key = `${w.id} ${v.variant}`;
+      if (!e) continue;
       // The shell's flag is the truth: a book entry that disagrees with it (dropped while the replica was
       // unloading and then brought back, or a replica made anew) would leave a flag no pass ever clears.
-      const kept = book.get(key);
+      const mem = kept?.get(v.variant);
       const flag = v.state === 'overloaded' || v.state === 'interfered' ? v.state : 'active';
-      const prev = kept?.state === flag ? kept : flag === 'active' ? HEALTHY : { state: flag, since: now };
+      const prev = mem?.state === flag ? mem : flag === 'active' ? HEALTHY : { state: flag, since: now };
       const b = Math.max(1, v.stats.avgBatch);
       const h = assessHealth(prev, v.stats, { p50: p50At(e, b), p95: p95At(e, b) }, cfg, now);
       if (h.state !== prev.state) actions.push({ kind: 'setHealth', worker: w.id, variant: v.variant, state: h.state });
-      if (h.state !== 'active' || book.has(key)) next.set(key, h);
+      if (h.state !== 'active' || mem !== undefined) {
+        if (!out) next.set(w.id, (out = new Map()));
+        out.set(v.variant, h);
+      }
     }
   }
   return { actions, book: next };

@@ -135,11 +135,23 @@ function variantsOf(snapshot: ClusterSnapshot, families: ReadonlyMap<string, num
   const out = new Set<string>();
   for (const w of snapshot.workers) {
     for (const v of w.variants) {
-      const artifact = snapshot.catalogue.entry(v.variant)?.variant.artifactId;
+      const artifact = snapshot.catalogue.entry(v.variant)?.artifact;
       if (artifact !== undefined && (families.get(artifact) ?? 0) > 0) out.add(v.variant);
     }
   }
   return out;
+}
+
+/** The snapshot's unplaced variants that no ready worker holds (loading or serving). */
+function unheldOf(snapshot: ClusterSnapshot): string[] {
+  if (snapshot.unplaced.length === 0) return [];
+  const asked = new Set(snapshot.unplaced);
+  const held = new Set<string>();
+  for (const w of snapshot.workers) {
+    if (w.phase !== 'ready') continue;
+    for (const v of w.variants) if (v.state !== 'unloading' && asked.has(v.variant)) held.add(v.variant);
+  }
+  return snapshot.unplaced.filter((v) => !held.has(v));
 }
 
 /** True when a ready worker is busy nearly all the time running nearly full batches (see FloorConfig). */
@@ -215,9 +227,7 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
       // The dispatcher's failed cold starts count only for variants no ready worker holds (none had the memory or
       // the threads): where one does, placement owns the replica count, and "every worker already holds it" is
       // not a shortage of workers (with compute packing a busy family is on every worker).
-      const held = new Set<string>();
-      for (const w of snapshot.workers) if (w.phase === 'ready') for (const v of w.variants) if (v.state !== 'unloading') held.add(v.variant);
-      const unheld = snapshot.unplaced.filter((v) => !held.has(v));
+      const unheld = unheldOf(snapshot);
       if (unheld.length || snapshot.workers.some((w) => w.workerClass === workerClass && saturated(w, snapshot.catalogue, floorCfg))) {
         // From the ready workers only: while an added worker is still starting, the trigger persisting is not a
         // reason to add another (the floor would ratchet up by one every back-off before the first one helped).

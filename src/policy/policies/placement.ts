@@ -7,6 +7,7 @@ import { p95At, type Catalogue, type CatalogueEntry } from '../catalogue.ts';
 import { replicaThroughput, sloBatch } from '../model-autoscaler.ts';
 import type { ClusterSnapshot, ScalingAction, WorkerSnapshot } from '../scaling-policy.ts';
 import { workerSlowdown } from '../worker-slowdown.ts';
+import { byId, WorkerOrder } from './worker-order.ts';
 
 export interface PlacementConfig {
   /** Fraction of replica capacity to plan for. */
@@ -64,18 +65,63 @@ export interface PlacementResult {
   memoryNeededMB: number;
 }
 
+/** Compute booked on a worker so far in the step (threads, or streams), and its speed (1 / its slowdown). */
+interface Booking { used: number; readonly speed: number }
 /** A worker's replicas of a variant: `replicas` counts those still loading, `serving` only the loaded ones. */
-interface Holder { w: WorkerSnapshot; replicas: number; serving: number; demand: number; pinned: boolean; lastUsedAt: number }
-interface Family { artifact: string; members: Map<string, { e: CatalogueEntry; holders: Holder[] }>; demand: number; minSlo: number }
+interface Holder { w: WorkerSnapshot; b: Booking; replicas: number; serving: number; demand: number; pinned: boolean; lastUsedAt: number }
+/** The variants of an artifact held on ready workers, in the order first met, and their holders. */
+interface Member { e: CatalogueEntry; holders: Holder[] }
+interface Family { artifact: string; members: Member[]; demand: number; minSlo: number }
 /**
  * A family's plan: its primary variant and the primary's holders, replicas wanted (fractional; `whole` rounded
  * up), replicas held, and the threads each replica is planned to use.
  */
 interface Plan { p: CatalogueEntry; holders: Holder[]; thr: number; want: number; whole: number; have: number; haveAtSpeed: number; perReplica: number }
 
-/** Replicas the holders other than `x` serve, at their workers' speed (loading ones do not count yet). */
-function servedWithout(holders: readonly Holder[], x: Holder, speed: (w: WorkerSnapshot) => number): number {
-  return holders.reduce((a, y) => a + (y === x ? 0 : y.serving * speed(y.w)), 0);
+/** Replicas the holders other than `x` (one of them) serve, at their workers' speed (loading ones do not count yet). */
+function servedWithout(holders: readonly Holder[], x: Holder): number {
+  return holders.reduce((a, y) => a + (y === x ? 0 : y.serving * y.b.speed), 0);
+}
+
+/**
+ * servedWithout for families asked about again and again (rebalance asks once per overcommitted holder): where
+ * every holder serves whole replicas at full speed the sum is exact in any order, so the family's total is kept
+ * and the holder left out subtracted; otherwise the sum is taken in order, as servedWithout does.
+ */
+function servedCounter(): (holders: readonly Holder[], x: Holder) => number {
+  const totals = new Map<readonly Holder[], number>();
+  return (holders, x) => {
+    let t = totals.get(holders);
+    if (t === undefined) {
+      const whole = holders.every((y) => y.b.speed === 1 && Number.isInteger(y.serving) && y.serving >= 0);
+      const sum = whole ? holders.reduce((a, y) => a + y.serving, 0) : NaN;
+      totals.set(holders, (t = sum <= Number.MAX_SAFE_INTEGER ? sum : NaN));
+    }
+    return Number.isNaN(t) ? servedWithout(holders, x) : t - x.serving;
+  };
+}
+
+function memberOf(f: Family, name: string): Member | undefined {
+  return f.members.find((m) => m.e.name === name);
+}
+
+/**
+ * `[...prev, x].slice(-n)`: the history with x appended, its last n entries. A full history of nothing but x (an
+ * idle family's zeros) is the same afterwards and is shared instead of copied (histories are never mutated).
+ */
+function held(prev: readonly number[] | undefined, x: number, n: number): readonly number[] {
+  if (!(Number.isInteger(n) && n > 0)) return [...(prev ?? []), x].slice(-n);
+  if (prev?.length === n && prev.every((y) => Object.is(y, x))) return prev;
+  const h = prev ? prev.slice(Math.max(0, prev.length + 1 - n)) : [];
+  h.push(x);
+  return h;
+}
+
+/** Math.max(...xs) without spreading the array into arguments. */
+function maxOf(xs: readonly number[]): number {
+  let m = -Infinity;
+  for (const x of xs) if (x > m || Number.isNaN(x)) m = x;
+  return m;
 }
 
 /** A worker's compute: its threads, or one stream when it runs one batch at a time (oneBatchPerWorker). */
@@ -110,13 +156,13 @@ function throughputFor(e: CatalogueEntry, minSlo: number): number {
  */
 function primaryOf(f: Family, catalogue: Catalogue): CatalogueEntry {
   if (!Number.isFinite(f.minSlo)) {
-    const busiest = [...f.members.values()].map((m) => ({ e: m.e, d: m.holders.reduce((a, h) => a + h.demand, 0) }));
+    const busiest = f.members.map((m) => ({ e: m.e, d: m.holders.reduce((a, h) => a + h.demand, 0) }));
     return busiest.reduce((a, b) => (b.d > a.d || (b.d === a.d && b.e.name < a.e.name) ? b : a)).e;
   }
-  const any = [...f.members.values()][0].e;
-  const siblings = catalogue.byArchCost(any.arch).filter((e) => e.variant.artifactId === f.artifact);
+  const any = f.members[0].e;
+  const siblings = catalogue.byArchCost(any.arch).filter((e) => e.artifact === f.artifact);
   const budget = Number.isFinite(f.minSlo) ? f.minSlo / 2 : Infinity;
-  return siblings.find((e) => p95At(e, 1) <= budget) ?? siblings.find((e) => f.members.has(e.name)) ?? any;
+  return siblings.find((e) => p95At(e, 1) <= budget) ?? siblings.find((e) => memberOf(f, e.name)) ?? any;
 }
 
 /**
@@ -139,25 +185,6 @@ function primaryOf(f: Family, catalogue: Catalogue): CatalogueEntry {
  */
 export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, history: DemandHistory, ahead?: ReadonlyMap<string, number>): PlacementResult {
   const { catalogue } = snapshot;
-  const families = new Map<string, Family>();
-  for (const w of snapshot.workers) {
-    if (w.phase !== 'ready') continue;
-    for (const v of w.variants) {
-      const e = catalogue.entry(v.variant);
-      if (!e || v.state === 'unloading') continue;
-      const artifact = e.variant.artifactId;
-      let f = families.get(artifact);
-      if (!f) families.set(artifact, (f = { artifact, members: new Map(), demand: 0, minSlo: Infinity }));
-      let m = f.members.get(e.name);
-      if (!m) f.members.set(e.name, (m = { e, holders: [] }));
-      // Pinned: loaded explicitly, or taking traffic without an SLO (exact-variant traffic, which asked for this
-      // very variant): it must stay.
-      const pinned = v.pinned === true || (v.stats.arrivalQps > 0 && v.minSloMs === undefined);
-      m.holders.push({ w, replicas: v.replicas + v.loading, serving: v.replicas, demand: v.stats.arrivalQps, pinned, lastUsedAt: v.lastUsedAt });
-      f.demand += v.stats.arrivalQps;
-      if (v.minSloMs !== undefined) f.minSlo = Math.min(f.minSlo, v.minSloMs);
-    }
-  }
   // Slowed workers: their replicas count at their speed, and the work planned on them that no longer fits their
   // threads is needed elsewhere.
   const slowAt = cfg.slowdownAt ?? Infinity;
@@ -169,39 +196,94 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     }
   }
   const speed = (w: WorkerSnapshot) => 1 / (slow.get(w.id) ?? 1);
+  const bookings = new Map<string, Booking>();
+  const bookingOf = (w: WorkerSnapshot) => {
+    let b = bookings.get(w.id);
+    if (!b) bookings.set(w.id, (b = { used: 0, speed: speed(w) }));
+    return b;
+  };
+  const families = new Map<string, Family>();
+  const members = new Map<CatalogueEntry, { f: Family; m: Member }>();
+  for (const w of snapshot.workers) {
+    if (w.phase !== 'ready') continue;
+    const b = bookingOf(w);
+    for (const v of w.variants) {
+      if (v.state === 'unloading') continue;
+      const e = catalogue.entry(v.variant);
+      if (!e) continue;
+      let fm = members.get(e);
+      if (!fm) {
+        let f = families.get(e.artifact);
+        if (!f) families.set(e.artifact, (f = { artifact: e.artifact, members: [], demand: 0, minSlo: Infinity }));
+        const m: Member = { e, holders: [] };
+        f.members.push(m);
+        members.set(e, (fm = { f, m }));
+      }
+      const { f, m } = fm;
+      // Pinned: loaded explicitly, or taking traffic without an SLO (exact-variant traffic, which asked for this
+      // very variant): it must stay.
+      const pinned = v.pinned === true || (v.stats.arrivalQps > 0 && v.minSloMs === undefined);
+      m.holders.push({ w, b, replicas: v.replicas + v.loading, serving: v.replicas, demand: v.stats.arrivalQps, pinned, lastUsedAt: v.lastUsedAt });
+      f.demand += v.stats.arrivalQps;
+      if (v.minSloMs !== undefined) f.minSlo = Math.min(f.minSlo, v.minSloMs);
+    }
+  }
   // Plans first, then the compute each worker's replicas are planned to use.
-  const nextHistory = new Map<string, number[]>();
+  const nextHistory = new Map<string, readonly number[]>();
   const plans = new Map<string, Plan>();
-  const used = new Map<string, number>();
-  const use = (id: string, threads: number) => used.set(id, (used.get(id) ?? 0) + threads);
+  // The ready, unslowed workers by compute left (built when first needed), kept in order as `use` books compute.
+  const orders: WorkerOrder[] = [];
+  const use = (w: WorkerSnapshot, threads: number, b = bookingOf(w)) => {
+    let book = (): void => void (b.used += threads);
+    for (const o of orders) {
+      const inner = book;
+      book = () => o.update(w, inner);
+    }
+    book();
+  };
   for (const [artifact, f] of families) {
-    const h = [...(history.get(artifact) ?? []), f.demand].slice(-cfg.holdTicks);
+    const h = held(history.get(artifact), f.demand, cfg.holdTicks);
     nextHistory.set(artifact, h);
     const p = primaryOf(f, catalogue);
     const thr = throughputFor(p, f.minSlo);
-    const want = Math.max(Math.max(...h), ahead?.get(artifact) ?? 0) / (thr * cfg.targetUtilisation);
+    const want = Math.max(maxOf(h), ahead?.get(artifact) ?? 0) / (thr * cfg.targetUtilisation);
     const whole = Math.ceil(want - 1e-9);
-    const holders = f.members.get(p.name)?.holders ?? [];
+    const holders = memberOf(f, p.name)?.holders ?? [];
     const have = holders.reduce((a, x) => a + x.replicas, 0);
     // Replicas at their worker's speed (the count itself where no worker is slowed).
-    const haveAtSpeed = holders.reduce((a, x) => a + x.replicas * speed(x.w), 0);
+    const haveAtSpeed = holders.reduce((a, x) => a + x.replicas * x.b.speed, 0);
     const each = computeEach(cfg, p);
     const perReplica = Math.min(each, (each * want) / Math.max(1, have, whole));
     plans.set(artifact, { p, holders, thr, want, whole, have, haveAtSpeed, perReplica });
-    for (const [name, m] of f.members) {
+    for (const m of f.members) {
       const t = computeEach(cfg, m.e);
+      const primary = m.e.name === p.name;
+      const sibling = primary ? 0 : throughputFor(m.e, f.minSlo) * cfg.targetUtilisation;
       for (const x of m.holders) {
-        const busy = name === p.name ? x.replicas * perReplica : Math.min(x.replicas * t, (t * x.demand) / (throughputFor(m.e, f.minSlo) * cfg.targetUtilisation));
-        use(x.w.id, busy / speed(x.w));
+        const busy = primary ? x.replicas * perReplica : Math.min(x.replicas * t, (t * x.demand) / sibling);
+        use(x.w, busy / x.b.speed, x.b);
       }
     }
   }
-  const free = (w: WorkerSnapshot) => computeOf(cfg, w.threads) - (used.get(w.id) ?? 0);
+  const free = (w: WorkerSnapshot) => computeOf(cfg, w.threads) - (bookings.get(w.id)?.used ?? 0);
+  const targets = snapshot.workers.filter((w) => w.phase === 'ready' && !slow.has(w.id));
+  const ordered = (cmp: (a: WorkerSnapshot, b: WorkerSnapshot) => number) => {
+    const o = new WorkerOrder(targets, cmp);
+    orders.push(o);
+    return o;
+  };
+  let byRoom: WorkerOrder | undefined;
+  let byFree: WorkerOrder | undefined;
+  // Most compute left first, then the least utilised, then by id.
+  const mostRoom = () => (byRoom ??= ordered((a, b) => free(b) - free(a) || a.utilisation - b.utilisation || byId(a, b)));
+  // Most compute left first, then by id (rebalance's order).
+  const mostFree = () => (byFree ??= ordered((a, b) => free(b) - free(a) || byId(a, b)));
   // Memory taken by this step's own loads, so that light families do not all pick the same emptiest worker.
   const taken = new Map<string, number>();
   const freeMemory = (w: WorkerSnapshot) => w.memoryBudgetMB - w.memoryUsedMB - (taken.get(w.id) ?? 0);
   const actions: ScalingAction[] = [];
   const unplaced: string[] = [];
+  const served = servedCounter();
   let threadsNeeded = 0;
   let memoryNeededMB = 0;
   for (const artifact of [...families.keys()].sort()) {
@@ -211,12 +293,13 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     // A latency-bound family cannot run on a fraction of a replica: from one replica up, count whole ones.
     threadsNeeded += (want >= 1 ? whole : want) * computeEach(cfg, p);
     memoryNeededMB += Math.max(1, whole) * p.memoryMB;
-    for (const [name, m] of f.members) if (name !== p.name) memoryNeededMB += m.holders.reduce((a, x) => a + x.replicas, 0) * m.e.memoryMB;
+    for (const m of f.members) if (m.e.name !== p.name) memoryNeededMB += m.holders.reduce((a, x) => a + x.replicas, 0) * m.e.memoryMB;
     // Siblings move onto the primary only when the family's SLO is known (else nothing says the primary is better).
-    for (const [name, m] of Number.isFinite(f.minSlo) ? f.members : []) {
+    for (const m of Number.isFinite(f.minSlo) ? f.members : []) {
+      const name = m.e.name;
       if (name === p.name || m.holders.some((h) => h.pinned || snapshot.now - h.lastUsedAt < (cfg.siblingIdleMs ?? 0))) continue;
       const least = leastBusy(m.holders);
-      if (f.members.has(p.name) || m.holders.length > 1) actions.push({ kind: 'unload', worker: least.w.id, variant: name });
+      if (memberOf(f, p.name) || m.holders.length > 1) actions.push({ kind: 'unload', worker: least.w.id, variant: name });
     }
     // ⌈want − have⌉ = whole − have when no holder is slowed; a slowed one counts only for the demand it still serves.
     let short = Math.max(have === 0 ? 1 : 0, Math.ceil(want - haveAtSpeed - 1e-9));
@@ -227,28 +310,34 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
         perReplica > 0 ? Math.floor((free(w) + 1e-9) / perReplica) : Infinity,
         Math.floor(freeMemory(w) / Math.max(p.memoryMB, 1e-9)),
       );
-      const candidates = snapshot.workers
-        .filter((w) => w.phase === 'ready' && !slow.has(w.id) && w.threads >= vThreads && room(w) > 0)
-        .sort((a, b) => free(b) - free(a) || a.utilisation - b.utilisation || (a.id < b.id ? -1 : 1));
-      for (const w of candidates) {
-        if (short <= 0) break;
-        const n = Math.min(short, room(w));
+      // The ready, unslowed workers with room, most compute left first. Compute left only falls along the order,
+      // so once one has no compute for a replica none after it has. Booked after the walk, which must not see
+      // the order change under it (booking changes only the worker booked, already passed).
+      const booked: Array<[WorkerSnapshot, number]> = [];
+      for (const w of mostRoom().items) {
+        if (short <= 0 || (perReplica > 0 && Math.floor((free(w) + 1e-9) / perReplica) <= 0)) break;
+        const r = w.threads >= vThreads ? room(w) : 0;
+        if (r <= 0) continue;
+        const n = Math.min(short, r);
         const held = onWorker.has(w.id);
         if (!held) actions.push({ kind: 'load', worker: w.id, variant: p.name });
         for (let i = held ? 0 : 1; i < n; i++) actions.push({ kind: 'addReplica', worker: w.id, variant: p.name });
-        use(w.id, n * perReplica);
-        taken.set(w.id, (taken.get(w.id) ?? 0) + n * p.memoryMB);
+        booked.push([w, n]);
         short -= n;
+      }
+      for (const [w, n] of booked) {
+        use(w, n * perReplica);
+        taken.set(w.id, (taken.get(w.id) ?? 0) + n * p.memoryMB);
       }
       if (short > 0) unplaced.push(p.name);
       continue;
     }
     // A replica still loading is never shed: placement (or a cold start) has just asked for it.
-    const loaded = holders.filter((x) => x.serving > 0 && !x.pinned);
-    if (holders.length > 1 && loaded.length > 0) {
+    const loaded = holders.length > 1 ? holders.filter((x) => x.serving > 0 && !x.pinned) : [];
+    if (loaded.length > 0) {
       const least = leastBusy(loaded);
       const idle = least.demand <= (cfg.shedIdleShare ?? Infinity) * thr;
-      if (idle && servedWithout(holders, least, speed) >= Math.max(1, want * cfg.shedMargin)) actions.push({ kind: 'unload', worker: least.w.id, variant: p.name });
+      if (idle && served(holders, least) >= Math.max(1, want * cfg.shedMargin)) actions.push({ kind: 'unload', worker: least.w.id, variant: p.name });
     }
   }
   // A slowed worker's planned work beyond its threads (at its speed) needs threads elsewhere: nothing for a
@@ -262,7 +351,7 @@ export function placeReplicas(snapshot: ClusterSnapshot, cfg: PlacementConfig, h
     // Families this step already acts on are left alone: one change per family and step.
     const acted = new Set(actions.map((a) => ('variant' in a ? a.variant : '')));
     const take = (id: string, mb: number) => taken.set(id, (taken.get(id) ?? 0) + mb);
-    actions.push(...rebalance(snapshot, cfg, [...plans.values()].filter((x) => !acted.has(x.p.name)), free, use, speed, slow, freeMemory, take));
+    actions.push(...rebalance(snapshot, cfg, [...plans.values()].filter((x) => !acted.has(x.p.name)), free, use, speed, mostFree, freeMemory, take, served));
   }
   return { actions, history: nextHistory, unplaced, threadsNeeded: threadsNeeded + lostThreads, memoryNeededMB };
 }
@@ -282,45 +371,76 @@ const OVERCOMMIT = 0.05;
  */
 function rebalance(
   snapshot: ClusterSnapshot, cfg: PlacementConfig, plans: readonly Plan[],
-  free: (w: WorkerSnapshot) => number, use: (id: string, threads: number) => void,
-  speed: (w: WorkerSnapshot) => number, slow: ReadonlyMap<string, number>, freeMemory: (w: WorkerSnapshot) => number,
-  take: (id: string, mb: number) => void,
+  free: (w: WorkerSnapshot) => number, use: (w: WorkerSnapshot, threads: number) => void,
+  speed: (w: WorkerSnapshot) => number, mostFree: () => WorkerOrder, freeMemory: (w: WorkerSnapshot) => number,
+  take: (id: string, mb: number) => void, served: (holders: readonly Holder[], x: Holder) => number,
 ): ScalingAction[] {
   const actions: ScalingAction[] = [];
   // `free` already counts a slowed worker's replicas at its speed; `use` books what this pass moves.
   const ready = snapshot.workers.filter((w) => w.phase === 'ready');
   const moved = new Set<string>();
+  const overcommitted = (w: WorkerSnapshot) => -free(w) > OVERCOMMIT * computeOf(cfg, w.threads);
+  // The pass only frees compute on the workers it moves from and books it on ones with room for it: the workers
+  // overcommitted now are the only ones it may act on. Their plans with a replica there, in plan order.
+  const overIds = new Set(ready.filter(overcommitted).map((w) => w.id));
+  if (overIds.size === 0) return actions;
+  const heldOn = holdersOn(plans, overIds);
+  const loading = new Map<Plan, boolean>();
+  const isLoading = (plan: Plan) => loading.get(plan) ?? loading.set(plan, plan.holders.some((x) => x.replicas > x.serving)).get(plan)!;
   for (const w of ready) {
+    if (!overIds.has(w.id)) continue;
     const over = -free(w);
     if (over <= OVERCOMMIT * computeOf(cfg, w.threads)) continue;
     let pick: { plan: Plan; h: Holder; share: number } | undefined;
-    for (const plan of plans) {
-      const h = plan.holders.find((x) => x.w.id === w.id);
-      if (!h || h.pinned || h.serving < 1 || plan.perReplica <= 0 || moved.has(plan.p.name)) continue;
-      if (plan.holders.some((x) => x.replicas > x.serving)) continue;
+    for (const { plan, h } of heldOn.get(w.id) ?? []) {
+      if (h.pinned || h.serving < 1 || plan.perReplica <= 0 || moved.has(plan.p.name)) continue;
+      if (isLoading(plan)) continue;
       const share = plan.perReplica / speed(w);
       const better = !pick || (share >= over ? pick.share < over || share < pick.share : pick.share < over && share > pick.share);
       if (better) pick = { plan, h, share };
     }
     if (!pick) continue;
     const { plan, h, share } = pick;
-    if (servedWithout(plan.holders, h, speed) >= plan.want) {
+    if (served(plan.holders, h) >= plan.want) {
       actions.push({ kind: h.replicas > 1 ? 'removeReplica' : 'unload', worker: w.id, variant: plan.p.name });
-      use(w.id, -share);
+      use(w, -share);
       moved.add(plan.p.name);
       continue;
     }
     const vThreads = plan.p.variant.config.threads;
     const onWorker = new Map(plan.holders.map((x) => [x.w.id, x.replicas]));
-    const fits = (x: WorkerSnapshot) => x !== w && !slow.has(x.id) && x.threads >= vThreads && free(x) >= plan.perReplica
+    const fits = (x: WorkerSnapshot) => x !== w && x.threads >= vThreads
       && (onWorker.get(x.id) ?? 0) < replicasPerWorker(cfg, x, vThreads)
       && freeMemory(x) >= plan.p.memoryMB;
-    const to = ready.filter(fits).sort((a, b) => free(b) - free(a) || (a.id < b.id ? -1 : 1))[0];
+    // The ready, unslowed worker with the most compute left (then the lowest id) that fits; compute left only
+    // falls along the order.
+    let to: WorkerSnapshot | undefined;
+    for (const x of mostFree().items) {
+      if (free(x) < plan.perReplica) break;
+      if (fits(x)) {
+        to = x;
+        break;
+      }
+    }
     if (!to) continue;
     actions.push({ kind: onWorker.has(to.id) ? 'addReplica' : 'load', worker: to.id, variant: plan.p.name });
-    use(to.id, plan.perReplica);
+    use(to, plan.perReplica);
     take(to.id, plan.p.memoryMB);
     moved.add(plan.p.name);
   }
   return actions;
+}
+
+/** For the workers in `ids`: each plan with a holder there (in plan order) and its first holder on that worker. */
+function holdersOn(plans: readonly Plan[], ids: ReadonlySet<string>): Map<string, Array<{ plan: Plan; h: Holder }>> {
+  const m = new Map<string, Array<{ plan: Plan; h: Holder }>>();
+  for (const plan of plans) {
+    for (const h of plan.holders) {
+      if (!ids.has(h.w.id)) continue;
+      const list = m.get(h.w.id);
+      if (!list) m.set(h.w.id, [{ plan, h }]);
+      else if (list[list.length - 1].plan !== plan) list.push({ plan, h });
+    }
+  }
+  return m;
 }
