@@ -9,9 +9,10 @@
 
 import { performance } from 'node:perf_hooks';
 import { unavailable, type InfaasError } from '../core/errors.ts';
-import type { Tensor, WorkerClass, WorkerStatus } from '../core/types.ts';
+import type { WorkerClass, WorkerStatus } from '../core/types.ts';
 import type { Provisioner, WorkerExit, WorkerHandle } from '../provisioner/provisioner.ts';
-import type { InferOptions, InferReply, VariantSpec, WorkerClient } from '../protocol/worker-protocol.ts';
+import type { WorkerClient } from '../protocol/worker-protocol.ts';
+import { PooledClient } from './pooled-client.ts';
 
 export interface PoolLogger {
   info(msg: string): void;
@@ -324,59 +325,5 @@ export class WorkerPool {
 
   #emit(): void {
     this.#o.onStatus?.(this.snapshot());
-  }
-}
-
-/**
- * The client handed out by the pool: the worker's client, plus a status refresh after anything that changes
- * replicas (load, unload, cold start). `close()` removes the worker from the pool.
- */
-class PooledClient implements WorkerClient {
-  readonly #inner: WorkerClient;
-  readonly #pool: WorkerPool;
-
-  constructor(inner: WorkerClient, pool: WorkerPool) {
-    this.#inner = inner;
-    this.#pool = pool;
-  }
-
-  get id(): string {
-    return this.#inner.id;
-  }
-
-  get address(): string {
-    return this.#inner.address;
-  }
-
-  get closed(): Promise<void> {
-    return this.#inner.closed;
-  }
-
-  infer(spec: VariantSpec, input: Tensor, opts?: InferOptions): Promise<InferReply> {
-    const p = this.#inner.infer(spec, input, opts);
-    p.then((r) => r.coldStart && this.#pool.refreshSoon(this.id), () => undefined);
-    return p;
-  }
-
-  load(spec: VariantSpec): Promise<{ loadMs: number; alreadyLoaded: boolean }> {
-    return this.#after(this.#inner.load(spec));
-  }
-
-  unload(variant: string): Promise<boolean> {
-    return this.#after(this.#inner.unload(variant));
-  }
-
-  status(): Promise<WorkerStatus> {
-    return this.#inner.status();
-  }
-
-  /** Removes this worker from the pool (stopped, not restarted). */
-  close(): void {
-    void this.#pool.remove(this.id);
-  }
-
-  #after<T>(p: Promise<T>): Promise<T> {
-    p.then(() => this.#pool.refreshSoon(this.id), () => undefined);
-    return p;
   }
 }
