@@ -32,6 +32,10 @@ export interface AutoscalingStatus {
   recent?: string[];
   /** With a load schedule (config autoscaling.schedule): its lead and the highest rate it expects within it, qps. */
   schedule?: { leadS: number; expectedQps: number };
+  /** Distributed mode: whether this controller runs the loop, and which one does. */
+  leadership?: { controller: string; leader: boolean; leaderId?: string; since?: number };
+  /** Distributed mode: workers listed in the metadata store that speak another protocol version (not used). */
+  refusedWorkers?: Array<{ id: string; address: string; protocol: unknown; reason: string }>;
 }
 
 export interface ApiDeps {

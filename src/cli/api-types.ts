@@ -22,7 +22,7 @@ export interface ModInfoReply { architecture: Architecture; useCase: UseCase; va
 export interface WorkersReply {
   workers: WorkerStatus[];
   /** Absent from servers older than the autoscaling loop. */
-  autoscaling?: Pick<AutoscalingStatus, 'policy' | 'maxWorkers' | 'recent' | 'schedule'>;
+  autoscaling?: Pick<AutoscalingStatus, 'policy' | 'maxWorkers' | 'recent' | 'schedule' | 'leadership' | 'refusedWorkers'>;
 }
 
 export type RegistrationState = 'PROFILING' | 'SUCCEEDED' | 'FAILED';

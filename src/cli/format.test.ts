@@ -71,6 +71,11 @@ test('workers text lists workers, then each loaded variant with its state', () =
   assert.match(workersText({ workers: [], autoscaling: { policy: 'ours', maxWorkers: 1 } }), /at most 1 worker; last actions: none yet/);
   assert.match(workersText({ workers: [], autoscaling: { policy: 'ours', maxWorkers: 4, schedule: { leadS: 15, expectedQps: 800 } } }),
     /at most 4 workers; load schedule: 800\/s expected within 15 s; last actions: none yet/);
+  const distributed = workersText({ workers: [], autoscaling: {
+    policy: 'ours', maxWorkers: 4, leadership: { controller: 'c2', leader: false, leaderId: 'c1' },
+    refusedWorkers: [{ id: 'old', address: 'tcp://h:7070', protocol: 1, reason: 'speaks worker protocol 1 and this controller speaks 2: run controllers and workers of the same release' }],
+  } });
+  assert.match(distributed, /\ncontroller c2: follows \(the loop runs on c1\)\nnot used: worker old at tcp:\/\/h:7070: it speaks worker protocol 1/);
   const t = workersText({ workers: [{ id: 'w1', workerClass: 'cpu-2', address: 'a', startedAt: 0, updatedAt: 0, memoryBudgetMB: 2048, memoryUsedMB: 100, replicas: [{ variant: 'v', state: 'overloaded', queued: 7, lastUsedAt: 0, memoryMB: 10 }] }] });
   assert.match(t, /w1\s+cpu-2\s+100\.0\s+2048\s+1\s+a/);
   assert.match(t, /w1\s+v\s+overloaded\s+7\s+10\.0\s+-\s+-/);

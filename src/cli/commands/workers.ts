@@ -15,7 +15,10 @@ function autoscalingText(a: WorkersReply['autoscaling']): string {
   if (a.policy === 'off') return '\nautoscaling: off\n';
   const recent = (a.recent ?? []).slice(-5);
   const schedule = a.schedule ? `; load schedule: ${num(a.schedule.expectedQps, 0)}/s expected within ${num(a.schedule.leadS, 0)} s` : '';
-  return `\nautoscaling: ${a.policy}, at most ${a.maxWorkers ?? '?'} worker${a.maxWorkers === 1 ? '' : 's'}${schedule}; last actions: ${recent.length ? recent.join('; ') : 'none yet'}\n`;
+  const lead = a.leadership;
+  const leader = lead ? `\ncontroller ${lead.controller}: ${lead.leader ? 'runs the autoscaling loop' : `follows (the loop runs on ${lead.leaderId ?? 'no controller right now'})`}` : '';
+  const refused = (a.refusedWorkers ?? []).map((w) => `\nnot used: worker ${w.id} at ${w.address}: it ${w.reason}`).join('');
+  return `\nautoscaling: ${a.policy}, at most ${a.maxWorkers ?? '?'} worker${a.maxWorkers === 1 ? '' : 's'}${schedule}; last actions: ${recent.length ? recent.join('; ') : 'none yet'}${leader}${refused}\n`;
 }
 
 function workersTable(reply: WorkersReply): string {
