@@ -101,6 +101,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // controllers must reach them too.
   const socketDir = mkdtempSync(join(tmpdir(), 'infaas-'));
   const unix = (config.provisioner.localTransport ?? (distributed ? 'tcp' : 'unix')) === 'unix';
+  if (distributed && config.provisioner.kind === 'local' && /^(127\.|localhost$|::1$)/.test(config.host)) {
+    process.stderr.write(`[controller] local workers listen on ${config.host} (--host): controllers on other hosts cannot reach them; give --host 0.0.0.0 (or an address they reach), or start workers with \`infaas worker\`\n`);
+  }
   const provisioner = await makeProvisioner(config, { repository: repository.url, socketDir: unix ? socketDir : undefined, cacheDir: join(dataDir, 'cache'), controllerId, env: opts.env ?? {} });
   const recorder = distributed ? undefined : new WorkerStateRecorder(store); // distributed workers heartbeat their own records
   const pool = new WorkerPool({

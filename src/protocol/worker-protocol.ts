@@ -154,8 +154,9 @@ export function checkControllerProtocol(protocol: unknown, workerId: string): In
 }
 
 /**
- * The controller side of the handshake: the worker's hello if it speaks this build's protocol. A worker's error
- * answer, or an old worker that does not know `hello`, becomes an UNAVAILABLE error that names both versions.
+ * The controller side of the handshake: the worker's hello if it speaks this build's protocol and is the worker
+ * asked for. A worker's error answer, or an old worker that does not know `hello`, becomes an UNAVAILABLE error
+ * that names both versions; a process answering as another worker, one that says so.
  */
 export function checkWorkerHello(answer: { ok: true; result: unknown } | { ok: false; error: InfaasError }, workerId: string, address: string): WorkerHello {
   const refuse = (theirs: string, why?: string) =>
@@ -170,5 +171,9 @@ export function checkWorkerHello(answer: { ok: true; result: unknown } | { ok: f
   }
   const hello = answer.result as Partial<WorkerHello> | undefined;
   if (!hello || hello.protocol !== PROTOCOL_VERSION) throw refuse(JSON.stringify(hello?.protocol));
-  return { protocol: hello.protocol, id: String(hello.id ?? workerId), workerClass: String(hello.workerClass ?? '') };
+  if (hello.id !== workerId) {
+    // e.g. a worker that advertised a loopback address, reached from another host: some other process answers there
+    throw unavailable(`the process at ${address} answered as worker ${JSON.stringify(hello.id)}, not ${workerId}: check the address the worker advertises (--advertise)`, { worker: workerId });
+  }
+  return { protocol: hello.protocol, id: hello.id, workerClass: String(hello.workerClass ?? '') };
 }

@@ -58,3 +58,9 @@ test('a worker answers hello with who it is, and refuses a controller of another
   assert.match(String(reply.header.message), new RegExp(`worker w7 speaks worker protocol ${PROTOCOL_VERSION} but the controller speaks 1`));
   await server.close();
 });
+
+test('a controller refuses a process that answers as another worker (a wrong advertised address)', async () => {
+  const w = await fakeWorker(() => ({ protocol: PROTOCOL_VERSION, id: 'someone-else', workerClass: 'cpu-1' }));
+  await assert.rejects(TcpWorkerClient.connect('w5', w.address, { timeoutMs: 1000 }), refusedWith(/answered as worker "someone-else", not w5: check the address the worker advertises/));
+  await w.close();
+});
