@@ -163,7 +163,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const election = new LeaderElection({
     store, id: controllerId, ttlMs: config.leaseMs,
     // With the embedded store this controller is the only one: leading is not news.
-    onElected: () => distributed && log(`controller ${controllerId} leads the autoscaling loop`),
+    onElected: () => {
+      autoscaler?.reset();
+      if (distributed) log(`controller ${controllerId} leads the autoscaling loop`);
+    },
     onDeposed: () => distributed && log(`controller ${controllerId} no longer leads the autoscaling loop`),
   });
   await election.update().catch(() => undefined);

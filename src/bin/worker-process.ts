@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { invalid, unavailable } from '../core/errors.ts';
 import type { WorkerClass } from '../core/types.ts';
 import { OrtNativeBackend } from '../backend/ort-native/ort-backend.ts';
-import { keys, type MetadataStore } from '../metadata/metadata-store.ts';
+import { keys } from '../metadata/metadata-store.ts';
 import type { WorkerOptions } from '../provisioner/worker-options.ts';
 import { PROTOCOL_VERSION } from '../protocol/worker-protocol.ts';
 import type { ClusterSettings, WorkerRecord } from '../protocol/worker-record.ts';
@@ -29,9 +29,11 @@ export interface RunningWorker {
 export async function runWorker(opts: WorkerOptions, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<RunningWorker> {
   const store = opts.metadata ? (await openMetadataStore(opts.metadata, '')).store : undefined;
   try {
-    const settings = store && needsSettings(opts) ? await clusterSettings(store, opts.metadata!) : undefined;
-    const workerClass = resolveClass(opts, settings);
-    const { repo, close: closeRepo } = openRepository(opts.repository ?? settings!.repository, opts.cacheDir ?? join(tmpdir(), 'infaas-artifacts'), env);
+    const settings = store ? await store.get<ClusterSettings>(keys.cluster) : undefined;
+    const workerClass = resolveClass(opts, settings, opts.metadata);
+    const repository = opts.repository ?? settings?.repository;
+    if (!repository) throw unavailable(`no controller has published the cluster's model repository in ${opts.metadata} yet: start a controller first, or give the worker --repository`);
+    const { repo, close: closeRepo } = openRepository(repository, opts.cacheDir ?? join(tmpdir(), 'infaas-artifacts'), env);
     const backend = new OrtNativeBackend();
     await backend.warmUp();
     const manager = new ReplicaManager({
@@ -73,20 +75,12 @@ export async function runWorker(opts: WorkerOptions, env: NodeJS.ProcessEnv, log
   }
 }
 
-const needsSettings = (o: WorkerOptions) => !o.repository || o.threads === undefined || o.memoryBudgetMB === undefined || o.pricePerHour === undefined;
-
-async function clusterSettings(store: MetadataStore, url: string): Promise<ClusterSettings> {
-  const s = await store.get<ClusterSettings>(keys.cluster);
-  if (!s) throw unavailable(`no controller has published the cluster's settings in ${url} yet: start a controller first, or give the worker --repository, --threads and --memory-mb`);
-  return s;
-}
-
 /** The worker's class: its flags, filled in from the cluster's class of that name. */
-function resolveClass(o: WorkerOptions, settings: ClusterSettings | undefined): WorkerClass {
+function resolveClass(o: WorkerOptions, settings: ClusterSettings | undefined, metadata: string | undefined): WorkerClass {
   const known = settings?.workerClasses.find((c) => c.name === o.workerClass);
   if (!known && (o.threads === undefined || o.memoryBudgetMB === undefined)) {
-    const names = settings?.workerClasses.map((c) => c.name).join(', ') || 'none';
-    throw invalid(`worker class '${o.workerClass}' is not one of the cluster's (${names}): pick one, or give --threads and --memory-mb`);
+    if (!settings) throw unavailable(`no controller has published the cluster's worker classes in ${metadata} yet: start a controller first, or give the worker --threads and --memory-mb`);
+    throw invalid(`worker class '${o.workerClass}' is not one of the cluster's (${settings.workerClasses.map((c) => c.name).join(', ')}): pick one, or give --threads and --memory-mb`);
   }
   return {
     name: o.workerClass,

@@ -153,8 +153,16 @@ export class AutoscalerLoop {
     this.#log = opts.log ?? defaultLog;
     this.#now = opts.now ?? Date.now;
     this.#tickMs = opts.tickMs ?? opts.policy.tickMs;
-    // The live cluster is already started: the initial workers init() asks for are not used, only its state.
-    this.#state = opts.policy.init({ catalogue: opts.index().catalogue, workerClasses: opts.workerClasses, mix: [], peakQps: 0 }).state;
+    this.reset();
+  }
+
+  /**
+   * Starts the policy afresh (a controller that becomes the autoscaling leader again must not act on what it
+   * remembered from its last term). The live cluster is already started: the initial workers init() asks for are
+   * not used, only its state.
+   */
+  reset(): void {
+    this.#state = this.#o.policy.init({ catalogue: this.#o.index().catalogue, workerClasses: this.#o.workerClasses, mix: [], peakQps: 0 }).state;
   }
 
   /** The tick period, ms: the controller's control loop calls tickOnce() at it (on the autoscaling leader only). */
