@@ -173,7 +173,10 @@ export function checkWorkerHello(answer: { ok: true; result: unknown } | { ok: f
   if (!hello || hello.protocol !== PROTOCOL_VERSION) throw refuse(JSON.stringify(hello?.protocol));
   if (hello.id !== workerId) {
     // e.g. a worker that advertised a loopback address, reached from another host: some other process answers there
-    throw unavailable(`the process at ${address} answered as worker ${JSON.stringify(hello.id)}, not ${workerId}: check the address the worker advertises (--advertise)`, { worker: workerId });
+    throw unavailable(`the process at ${address} answered as worker ${JSON.stringify(hello.id)}, not ${workerId}: check the address the worker advertises (--advertise)`, {
+      worker: workerId,
+      answeredAs: String(hello.id),
+    });
   }
   return { protocol: hello.protocol, id: hello.id, workerClass: String(hello.workerClass ?? '') };
 }

@@ -190,16 +190,22 @@ export class KubernetesProvisioner implements Provisioner {
   /** Waits until the worker at `handle` answers hello as `handle.id` (a Ready pod may still be opening its port). */
   async #checkHello(handle: WorkerHandle, deployment: string, deadline: number): Promise<void> {
     for (;;) {
-      let why: string;
+      let why = '';
+      let answeredAs: string | undefined;
       try {
         const hello = await this.#o.hello(handle, { timeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())) });
         if (hello.id === handle.id) return;
-        throw unavailable(
-          `kubernetes: pod ${handle.id} of deployment ${this.#api.namespace}/${deployment} is Ready but its worker at ${handle.address} answers hello as "${hello.id}": run workers with --id $(POD_NAME)`,
-        );
+        answeredAs = hello.id;
       } catch (e) {
-        if (e instanceof InfaasError && /answers hello as/.test(e.message)) throw e;
+        // the transport's own handshake refuses a process answering as another worker (details.answeredAs)
+        const theirs = e instanceof InfaasError ? e.details?.answeredAs : undefined;
+        if (typeof theirs === 'string') answeredAs = theirs;
         why = (e as Error).message;
+      }
+      if (answeredAs !== undefined) {
+        throw unavailable(
+          `kubernetes: pod ${handle.id} of deployment ${this.#api.namespace}/${deployment} is Ready but its worker at ${handle.address} answers hello as "${answeredAs}": run workers with --id $(POD_NAME)`,
+        );
       }
       this.#checkOpen();
       const left = deadline - Date.now();
