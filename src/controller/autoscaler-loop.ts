@@ -61,8 +61,6 @@ export interface AutoscalerStats {
   recent: string[];
 }
 
-const ZERO_STATS: WindowStats = { arrivalQps: 0, completedQps: 0, queueLength: 0, avgBatch: 0, avgMs: 0, p50Ms: 0, p95Ms: 0, e2eP95Ms: 0, replicas: 0 };
-
 const defaultLog: PoolLogger = {
   info: () => undefined,
   warn: (m) => process.stderr.write(`[autoscaler] ${m}\n`),
@@ -105,7 +103,8 @@ export function toClusterSnapshot(
   statuses: readonly WorkerStatus[], starting: readonly WorkerSnapshot[], catalogue: Catalogue, classes: readonly WorkerClass[], now: number,
   window: DispatchWindow = { unplaced: [], slo: new Map() },
 ): ClusterSnapshot {
-  const workers: WorkerSnapshot[] = statuses.map((s) => {
+  const workers: WorkerSnapshot[] = [];
+  for (const s of statuses) {
     const threads = classes.find((c) => c.name === s.workerClass)?.threads ?? 1;
     let busy = 0;
     const variants: VariantSnapshot[] = [];
@@ -113,27 +112,34 @@ export function toClusterSnapshot(
       if (r.state === 'inactive') continue;
       const st = r.stats;
       if (st && st.avgBatch > 0) busy += (st.completedQps / st.avgBatch) * (st.avgMs / 1000);
-      const d = window.slo.get(r.variant);
-      const v = d ? { ...variantSnapshot(r), minSloMs: d.minSloMs, maxMinAccuracy: d.maxMinAccuracy } : variantSnapshot(r);
-      variants.push(window.pinned?.has(r.variant) ? { ...v, pinned: true } : v);
+      variants.push(variantSnapshot(r, window));
     }
-    return {
+    workers.push({
       id: s.id, workerClass: s.workerClass, phase: 'ready', startedAt: s.startedAt, threads,
       memoryBudgetMB: s.memoryBudgetMB, memoryUsedMB: s.memoryUsedMB, utilisation: Math.min(1, Math.max(0, busy)), variants,
-    };
-  });
-  return { now, catalogue, workerClasses: classes, workers: [...workers, ...starting], unplaced: window.unplaced };
+    });
+  }
+  for (const w of starting) workers.push(w);
+  return { now, catalogue, workerClasses: classes, workers, unplaced: window.unplaced };
 }
 
-function variantSnapshot(r: ReplicaStatus): VariantSnapshot {
+/**
+ * One replica as the policies see it. Every snapshot has the same fields in the same order (absent ones undefined),
+ * so that the policies' reads of a hundred thousand of them stay monomorphic.
+ */
+function variantSnapshot(r: ReplicaStatus, window: DispatchWindow): VariantSnapshot {
   const loading = r.state === 'loading' ? 1 : 0;
   const st = r.stats;
   const stats: WindowStats = st
     ? { arrivalQps: st.arrivalQps, completedQps: st.completedQps, queueLength: st.queueLength, avgBatch: st.avgBatch, avgMs: st.avgMs, p50Ms: st.p50Ms, p95Ms: st.p95Ms, e2eP95Ms: st.e2eP95Ms, replicas: st.replicas,
       slowdownP50: st.slowdownP50, slowdownP95: st.slowdownP95 }
-    : { ...ZERO_STATS, queueLength: r.queued };
+    : { arrivalQps: 0, completedQps: 0, queueLength: r.queued, avgBatch: 0, avgMs: 0, p50Ms: 0, p95Ms: 0, e2eP95Ms: 0, replicas: 0, slowdownP50: undefined, slowdownP95: undefined };
   const state = r.state === 'inactive' ? 'active' : r.state;
-  return { variant: r.variant, replicas: loading ? 0 : Math.max(1, st?.replicas ?? 1), loading, state, stats, lastUsedAt: r.lastUsedAt };
+  const d = window.slo.get(r.variant);
+  return {
+    variant: r.variant, replicas: loading ? 0 : Math.max(1, st?.replicas ?? 1), loading, state, stats, lastUsedAt: r.lastUsedAt,
+    minSloMs: d?.minSloMs, maxMinAccuracy: d?.maxMinAccuracy, pinned: window.pinned?.has(r.variant) === true ? true : undefined,
+  };
 }
 
 export class AutoscalerLoop {

@@ -18,6 +18,8 @@ export interface CatalogueEntry {
   readonly artifact: string;
   readonly useCase: string;
   readonly maxBatch: number;
+  /** `variant.config.threads`: the threads one replica runs on. */
+  readonly threads: number;
   /** Percent, 0..100. */
   readonly accuracy: number;
   readonly costPer1k: number;
@@ -38,6 +40,12 @@ export interface CatalogueEntry {
   readonly p50b1: number;
   /** The smallest profiled p95: a lower bound of p95 at any batch (lets a scan skip without interpolating). */
   readonly minP95: number;
+  /**
+   * The batches an SLO-batch search tries (1, 2, 3, 4, 8, 16, … up to maxBatch, then maxBatch) and p95 at each:
+   * the search reads them instead of interpolating the profile again (see sloBatch in throughput.ts).
+   */
+  readonly searchBatches: Float64Array;
+  readonly searchP95: Float64Array;
 }
 
 /**
@@ -86,6 +94,14 @@ export class Catalogue {
   private readonly ucArchs = new Map<string, string[]>();
   private readonly archIndex = new Map<string, CostIndex>();
   private readonly ucIndex = new Map<string, CostIndex>();
+  /**
+   * By entry index: the entries of its architecture (the arrays of archCost), and those of them with its artifact,
+   * cheapest first: lookups by entry that need no hashing of names.
+   */
+  private readonly ownArchCost: Array<readonly CatalogueEntry[]> = [];
+  private readonly artifactCost: Array<readonly CatalogueEntry[]> = [];
+  /** By entry index: the position of its artifact among the catalogue's artifact ids sorted as strings. */
+  private readonly artifactRank: Int32Array;
   /** Variants that could not be indexed; they are invisible to every lookup. */
   readonly rejected: readonly RejectedVariant[];
 
@@ -118,10 +134,18 @@ export class Catalogue {
     }
     this.list = list;
     this.rejected = rejected;
+    const ranks = new Map([...new Set(list.map((e) => e.artifact))].sort().map((a, i) => [a, i]));
+    this.artifactRank = Int32Array.from(list, (e) => ranks.get(e.artifact)!);
     for (const [arch, es] of this.archCost) {
       es.sort(costOrder);
       this.archAcc.set(arch, es.slice().sort(accuracyOrder));
       this.archIndex.set(arch, costIndex(es));
+      const byArtifact = new Map<string, CatalogueEntry[]>();
+      for (const e of es) push(byArtifact, e.artifact, e);
+      for (const e of es) {
+        this.ownArchCost[e.index] = es;
+        this.artifactCost[e.index] = byArtifact.get(e.artifact)!;
+      }
     }
     for (const [uc, es] of this.ucCost) {
       es.sort(costOrder);
@@ -176,6 +200,26 @@ export class Catalogue {
   /** Entries of an architecture, cheapest first. */
   byArchCost(arch: string): readonly CatalogueEntry[] {
     return this.archCost.get(arch) ?? EMPTY;
+  }
+
+  /** byArchCost(e.arch) for an entry: found by its index, not by the architecture's name. */
+  archCostOf(e: CatalogueEntry): readonly CatalogueEntry[] {
+    return this.list[e.index] === e ? this.ownArchCost[e.index] : this.byArchCost(e.arch);
+  }
+
+  /** The entries of `e`'s architecture with `e`'s artifact (its siblings and itself), cheapest first. */
+  siblingsByCost(e: CatalogueEntry): readonly CatalogueEntry[] {
+    if (this.list[e.index] === e) return this.artifactCost[e.index];
+    return this.byArchCost(e.arch).filter((x) => x.artifact === e.artifact);
+  }
+
+  /**
+   * Where `e`'s artifact comes among the catalogue's artifacts sorted by id (as `[...ids].sort()` orders them): one
+   * number per artifact, so that sorting by it sorts by artifact id without comparing strings. -1 for an entry of
+   * another catalogue.
+   */
+  artifactOrder(e: CatalogueEntry): number {
+    return this.list[e.index] === e ? this.artifactRank[e.index] : -1;
   }
 
   /** Entries of an architecture, most accurate first. */
@@ -269,6 +313,14 @@ function buildEntry(v: Variant, index: number, artifact: string, arch: string, u
   const batches = Float64Array.from(dedup, (l) => l.batch);
   const p50 = Float64Array.from(dedup, (l) => l.p50);
   const p95 = Float64Array.from(dedup, (l) => Math.max(l.p95, l.p50));
+  const fit95 = fitLine(batches, p95);
+  const searchBatches: number[] = [];
+  // An unbounded maxBatch has no grid to search (sloBatch then searches without one, as it would forever).
+  if (Number.isFinite(v.config.maxBatch)) {
+    for (let b = 1; b <= v.config.maxBatch; b = b < 4 ? b + 1 : b * 2) searchBatches.push(b);
+    searchBatches.push(v.config.maxBatch);
+  }
+  const p95Of = (b: number) => (b <= batches[0] ? p95[0] : latencyAt(batches, p95, fit95, b));
   return {
     index,
     variant: v,
@@ -277,6 +329,7 @@ function buildEntry(v: Variant, index: number, artifact: string, arch: string, u
     artifact,
     useCase,
     maxBatch: v.config.maxBatch,
+    threads: v.config.threads,
     accuracy: p.accuracy,
     costPer1k: p.costPer1k,
     loadMs: p.loadMs,
@@ -285,11 +338,13 @@ function buildEntry(v: Variant, index: number, artifact: string, arch: string, u
     p50,
     p95,
     fit50: fitLine(batches, p50),
-    fit95: fitLine(batches, p95),
+    fit95,
     p95b1: p95[0],
     firstBatch: batches[0],
     p50b1: p50[0],
     minP95: Math.min(...p95),
+    searchBatches: Float64Array.from(searchBatches),
+    searchP95: Float64Array.from(searchBatches, p95Of),
   };
 }
 

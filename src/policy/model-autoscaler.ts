@@ -3,8 +3,12 @@
 // before unloading the old), scale-down only after sustained low load, scale-to-zero of idle variants.
 // Pure: (worker snapshot, state, now) → (actions, next state).
 
-import { p50At, p95At, type Catalogue, type CatalogueEntry } from './catalogue.ts';
+import { p95At, type Catalogue, type CatalogueEntry } from './catalogue.ts';
 import type { ScalingAction, VariantSnapshot, WorkerSnapshot } from './scaling-policy.ts';
+import { workerEntries, type WorkerEntries } from './snapshot-entries.ts';
+import { replicaThroughput, sloBatch, sloThroughput, type SloThroughput } from './throughput.ts';
+
+export { replicaThroughput, sloBatch } from './throughput.ts';
 
 export interface ModelAutoscalerConfig {
   /** Scale up when demand > upMargin × target × capacity (INFaaS CPU: 0.95). */
@@ -59,41 +63,6 @@ export const EMPTY_MODEL_AUTOSCALER_STATE: ModelAutoscalerState = { lowSince: {}
 
 const NOTHING: ReadonlySet<string> = new Set();
 
-/** Samples per second one replica of `e` completes at `batch` (from the profile's p50). */
-export function replicaThroughput(e: CatalogueEntry, batch: number): number {
-  const b = Math.max(1, Math.min(batch, e.maxBatch));
-  return (b * 1000) / p50At(e, b);
-}
-
-/**
- * Answers of sloBatch per entry and budget. The policies ask it for every loaded variant at every tick with the
- * few SLOs their queries carry; the profile never changes under an entry, so the answer is kept (a few budgets per
- * entry, dropped with the entry's catalogue).
- */
-const sloBatches = new WeakMap<CatalogueEntry, Map<number, number>>();
-const SLO_BATCHES_PER_ENTRY = 16;
-
-/** The largest batch ≤ maxBatch whose profiled p95 fits within `budgetMs` (at least 1). */
-export function sloBatch(e: CatalogueEntry, budgetMs: number): number {
-  let known = sloBatches.get(e);
-  const b = known?.get(budgetMs);
-  if (b !== undefined) return b;
-  if (!known) sloBatches.set(e, (known = new Map()));
-  else if (known.size >= SLO_BATCHES_PER_ENTRY) known.clear();
-  const best = searchSloBatch(e, budgetMs);
-  known.set(budgetMs, best);
-  return best;
-}
-
-function searchSloBatch(e: CatalogueEntry, budgetMs: number): number {
-  let best = 1;
-  for (let b = 1; b <= e.maxBatch; b = b < 4 ? b + 1 : b * 2) {
-    if (p95At(e, b) <= budgetMs) best = b;
-  }
-  if (p95At(e, e.maxBatch) <= budgetMs) best = e.maxBatch;
-  return best;
-}
-
 /** The batch used for capacity estimates of a variant on a worker. */
 export function capacityBatchOf(e: CatalogueEntry, v: VariantSnapshot, cfg: Pick<ModelAutoscalerConfig, 'capacityBatch'>): number {
   if (cfg.capacityBatch === 'observed') return Math.max(1, v.stats.avgBatch);
@@ -112,21 +81,25 @@ export function capacityBatchOf(e: CatalogueEntry, v: VariantSnapshot, cfg: Pick
  * - no arrival for idleUnloadMs and nothing queued: unload (scale to zero).
  * - `cost-aware`: a cheaper variant of the architecture that meets the accuracy and SLO of what this one
  *   served and can carry its demand replaces it (load first; unload once it serves).
+ * `entries`: the catalogue entries of the worker's variants, when the caller has looked them up already.
  */
 export function autoscaleModels(
   worker: WorkerSnapshot, catalogue: Catalogue, cfg: ModelAutoscalerConfig, state: ModelAutoscalerState, now: number,
+  entries: WorkerEntries = workerEntries(worker, catalogue),
 ): { actions: ScalingAction[]; state: ModelAutoscalerState } {
   const actions: ScalingAction[] = [];
   if (worker.phase !== 'ready') return { actions, state };
   let heldMap: Map<string, VariantSnapshot> | undefined;
   const held = () => (heldMap ??= new Map(worker.variants.map((v) => [v.variant, v])));
+  const holds = (name: string) => worker.variants.some((v) => v.variant === name);
+  const slo = sloThroughput(catalogue);
   let freeThreads = worker.threads;
   let freeMemory = worker.memoryBudgetMB - worker.memoryUsedMB;
-  const entries = worker.variants.map((v) => catalogue.entry(v.variant));
-  worker.variants.forEach((v, i) => {
+  for (let i = 0; i < worker.variants.length; i++) {
+    const v = worker.variants[i];
     const e = entries[i];
-    if (e && v.state !== 'unloading') freeThreads -= (v.replicas + v.loading) * e.variant.config.threads;
-  });
+    if (e && v.state !== 'unloading') freeThreads -= (v.replicas + v.loading) * e.threads;
+  }
 
   // Load before unload: finish switches whose target serves.
   const switches: Array<{ from: string; to: string; since: number }> = [];
@@ -150,10 +123,10 @@ export function autoscaleModels(
     if (!e || v.state === 'unloading' || v.replicas === 0 || switching.has(v.variant)) continue;
     const pinned = v.pinned === true || (cfg.pinned?.has(v.variant) ?? false);
     const t = cfg.targetUtilisation;
-    const thr = replicaThroughput(e, capacityBatchOf(e, v, cfg));
+    const thr = cfg.capacityBatch === 'slo' && v.minSloMs !== undefined ? slo.of(e, v.minSloMs / 2) : replicaThroughput(e, capacityBatchOf(e, v, cfg));
     const demand = v.stats.arrivalQps;
     const capacity = v.replicas * thr;
-    const threadsEach = e.variant.config.threads;
+    const threadsEach = e.threads;
 
     if (!pinned && cfg.idleUnloadMs !== Infinity && now - v.lastUsedAt >= cfg.idleUnloadMs && v.stats.queueLength === 0 && !cfg.keepLoaded?.has(v.variant)) {
       actions.push({ kind: 'unload', worker: worker.id, variant: v.variant });
@@ -163,12 +136,12 @@ export function autoscaleModels(
     if (demand > cfg.upMargin * t * capacity) {
       const need = Math.ceil((demand - cfg.upMargin * t * capacity) / (t * thr));
       const room = Math.min(Math.floor(freeThreads / threadsEach), Math.floor(freeMemory / Math.max(e.memoryMB, 1e-9)));
-      const move = pinned ? undefined : verticalMove(e, v, need, room, demand, worker, catalogue, cfg, held);
+      const move = pinned ? undefined : verticalMove(e, v, need, room, demand, worker, catalogue, cfg, holds, slo);
       if (move) {
         actions.push({ kind: 'load', worker: worker.id, variant: move.to.name });
         for (let i = 1; i < move.replicas; i++) actions.push({ kind: 'addReplica', worker: worker.id, variant: move.to.name });
         switches.push({ from: v.variant, to: move.to.name, since: now });
-        freeThreads -= move.replicas * move.to.variant.config.threads;
+        freeThreads -= move.replicas * move.to.threads;
         freeMemory -= move.replicas * move.to.memoryMB;
         continue;
       }
@@ -180,8 +153,8 @@ export function autoscaleModels(
     }
 
     if (cfg.vertical === 'cost-aware' && !pinned) {
-      const cheaper = cheaperVariant(e, v, demand, catalogue, cfg, held);
-      if (cheaper && cheaper.memoryMB <= freeMemory && cheaper.variant.config.threads <= freeThreads + threadsEach * v.replicas) {
+      const cheaper = cheaperVariant(e, v, demand, catalogue, cfg, holds, slo);
+      if (cheaper && cheaper.memoryMB <= freeMemory && cheaper.threads <= freeThreads + threadsEach * v.replicas) {
         actions.push({ kind: 'load', worker: worker.id, variant: cheaper.name });
         switches.push({ from: v.variant, to: cheaper.name, since: now });
         freeMemory -= cheaper.memoryMB;
@@ -202,16 +175,15 @@ export function autoscaleModels(
 /** The vertical alternative to adding `need` replicas, or undefined to replicate. */
 function verticalMove(
   e: CatalogueEntry, v: VariantSnapshot, need: number, room: number, demand: number, worker: WorkerSnapshot,
-  catalogue: Catalogue, cfg: ModelAutoscalerConfig, heldBy: () => ReadonlyMap<string, VariantSnapshot>,
+  catalogue: Catalogue, cfg: ModelAutoscalerConfig, holds: (name: string) => boolean, slo: SloThroughput,
 ): { to: CatalogueEntry; replicas: number } | undefined {
   if (cfg.vertical !== 'infaas') return undefined;
-  const held = heldBy();
   let best: { to: CatalogueEntry; replicas: number; thr: number } | undefined;
   for (const c of catalogue.byArchCost(e.arch)) {
-    if (c.name === e.name || held.has(c.name)) continue;
-    const thr = replicaThroughput(c, cfg.capacityBatch === 'slo' ? sloBatch(c, (v.minSloMs ?? Infinity) / 2) : c.maxBatch);
+    if (c.name === e.name || holds(c.name)) continue;
+    const thr = cfg.capacityBatch === 'slo' ? slo.of(c, (v.minSloMs ?? Infinity) / 2) : replicaThroughput(c, c.maxBatch);
     const replicas = Math.max(1, Math.ceil(demand / (thr * cfg.targetUtilisation)));
-    const threads = replicas * c.variant.config.threads;
+    const threads = replicas * c.threads;
     if (threads > worker.threads || replicas * c.memoryMB > worker.memoryBudgetMB - worker.memoryUsedMB) continue;
     if (!best || thr > best.thr || (thr === best.thr && c.costPer1k < best.to.costPer1k)) best = { to: c, replicas, thr };
   }
@@ -231,15 +203,15 @@ function keepsPromise(c: CatalogueEntry, v: VariantSnapshot): boolean {
 /** The cheapest variant of the architecture, cheaper than `e`, that keeps its promises and carries the demand on one replica. */
 function cheaperVariant(
   e: CatalogueEntry, v: VariantSnapshot, demand: number, catalogue: Catalogue, cfg: ModelAutoscalerConfig,
-  heldBy: () => ReadonlyMap<string, VariantSnapshot>,
+  holds: (name: string) => boolean, slo: SloThroughput,
 ): CatalogueEntry | undefined {
   if (v.minSloMs === undefined) return undefined; // served nothing this window: nothing to go by
-  const held = heldBy();
-  for (const c of catalogue.byArchCost(e.arch)) {
+  for (const c of catalogue.archCostOf(e)) {
     if (c.costPer1k >= e.costPer1k) return undefined;
-    if (held.has(c.name) || !keepsPromise(c, v)) continue;
-    const thr = replicaThroughput(c, sloBatch(c, v.minSloMs / 2));
-    if (demand <= thr * cfg.targetUtilisation) return c;
+    if (!keepsPromise(c, v)) continue;
+    const thr = slo.of(c, v.minSloMs / 2);
+    // Whether the worker holds it already is asked last, for the one candidate that would do.
+    if (demand <= thr * cfg.targetUtilisation && !holds(c.name)) return c;
   }
   return undefined;
 }

@@ -4,6 +4,7 @@
 
 import { p50At, type Catalogue } from './catalogue.ts';
 import type { WorkerSnapshot } from './scaling-policy.ts';
+import type { WorkerEntries } from './snapshot-entries.ts';
 
 /** Batches per second a variant must have run in the window before its latency counts (fewer are noise). */
 export const SLOWDOWN_MIN_BATCHES = 5;
@@ -14,17 +15,17 @@ export const SLOWDOWN_MIN_BATCHES = 5;
  * WindowStats.slowdownP50 (else measured p50 / profiled p50 at its mean batch), weighted by the busy time it
  * stands for (batches × measured p50); the weighted median is robust to one odd variant. 1 when nothing ran
  * enough to tell, and never below 1 (a worker faster than its profiles has no spare capacity the plan could
- * count on).
+ * count on). `entries`: the catalogue entries of its variants, when the caller has looked them up already.
  */
-export function workerSlowdown(w: WorkerSnapshot, catalogue: Catalogue): number {
+export function workerSlowdown(w: WorkerSnapshot, catalogue: Catalogue, entries?: WorkerEntries): number {
   if (w.phase !== 'ready') return 1;
   const samples: Array<{ ratio: number; weight: number }> = [];
-  for (const v of w.variants) {
-    const s = v.stats;
+  for (let i = 0; i < w.variants.length; i++) {
+    const s = w.variants[i].stats;
     if (s.completedQps <= 0 || s.avgBatch <= 0 || s.p50Ms <= 0) continue;
     const batches = s.completedQps / s.avgBatch;
     if (batches < SLOWDOWN_MIN_BATCHES) continue;
-    const e = catalogue.entry(v.variant);
+    const e = entries ? entries[i] : catalogue.entry(w.variants[i].variant);
     if (!e) continue;
     const profiled = p50At(e, s.avgBatch);
     if (!(profiled > 0)) continue;
@@ -32,7 +33,7 @@ export function workerSlowdown(w: WorkerSnapshot, catalogue: Catalogue): number 
     samples.push({ ratio, weight: batches * s.p50Ms });
   }
   if (samples.length === 0) return 1;
-  samples.sort((a, b) => a.ratio - b.ratio);
+  sortByRatio(samples);
   const half = samples.reduce((a, x) => a + x.weight, 0) / 2;
   let seen = 0;
   for (const x of samples) {
@@ -40,4 +41,21 @@ export function workerSlowdown(w: WorkerSnapshot, catalogue: Catalogue): number 
     if (seen >= half) return Math.max(1, x.ratio);
   }
   return Math.max(1, samples[samples.length - 1].ratio);
+}
+
+/**
+ * Sorts by ratio, ascending, keeping the order of equal ones (as the stable Array.prototype.sort does): by insertion,
+ * for the handful of samples a worker has (the built-in sort sets up its working state at every one of ten thousand
+ * calls a tick).
+ */
+function sortByRatio(xs: Array<{ ratio: number; weight: number }>): void {
+  for (let i = 1; i < xs.length; i++) {
+    const x = xs[i];
+    let j = i - 1;
+    while (j >= 0 && xs[j].ratio > x.ratio) {
+      xs[j + 1] = xs[j];
+      j--;
+    }
+    xs[j + 1] = x;
+  }
 }

@@ -254,10 +254,12 @@ export class SyntheticCluster {
         const arrival = t && serving ? (t.demand * h.replicas) / (replicas.get(h.e.name) ?? 1) : 0;
         const stats = windowStats(h.e, arrival, h.replicas, w.slow, t?.sloMs);
         if (stats.avgBatch > 0) busy += (stats.completedQps / stats.avgBatch) * stats.avgMs;
-        const v: VariantSnapshot = { variant: h.e.name, replicas: h.replicas, loading: h.loading, state: h.state, stats, lastUsedAt: t?.lastUsedAt ?? this.now };
-        if (t?.sloMs !== undefined && arrival > 0) Object.assign(v, { minSloMs: t.sloMs, maxMinAccuracy: t.accuracy });
-        if (t?.pinned) v.pinned = true;
-        variants.push(v);
+        // One shape for every variant (absent fields undefined), as the live loop's snapshots have.
+        const slo = t?.sloMs !== undefined && arrival > 0;
+        variants.push({
+          variant: h.e.name, replicas: h.replicas, loading: h.loading, state: h.state, stats, lastUsedAt: t?.lastUsedAt ?? this.now,
+          minSloMs: slo ? t.sloMs : undefined, maxMinAccuracy: slo ? t.accuracy : undefined, pinned: t?.pinned ? true : undefined,
+        });
       }
       const utilisation = w.phase === 'ready' ? Math.min(1, busy / (1000 * this.workerClass.threads)) : 0;
       return {

@@ -7,6 +7,7 @@ import type { ClusterView } from '../cluster-view.ts';
 import { autoscaleModels, EMPTY_MODEL_AUTOSCALER_STATE, replicaThroughput, sloBatch, type ModelAutoscalerConfig, type ModelAutoscalerState } from '../model-autoscaler.ts';
 import type { ClusterSnapshot, QueryClass, QueryDemand, ScalingAction } from '../scaling-policy.ts';
 import { selectVariant, type Selection } from '../select-variant.ts';
+import { snapshotEntries, type SnapshotEntries } from '../snapshot-entries.ts';
 import { assessHealth, HEALTHY, type HealthConfig, type HealthMemory } from '../variant-health.ts';
 
 /** Health memory of every (worker, variant): worker id → variant → memory. */
@@ -14,18 +15,25 @@ export type HealthBook = ReadonlyMap<string, ReadonlyMap<string, HealthMemory>>;
 
 /**
  * Runs assessHealth for every serving variant of every ready worker; returns setHealth actions for the
- * flags that changed and the new book (entries of variants that went away are dropped).
+ * flags that changed and the new book (entries of variants that went away are dropped). `entries`: the
+ * snapshot's catalogue entries when the caller has them already.
  */
-export function healthPass(snapshot: ClusterSnapshot, cfg: HealthConfig, book: HealthBook, now: number): { actions: ScalingAction[]; book: HealthBook } {
+export function healthPass(
+  snapshot: ClusterSnapshot, cfg: HealthConfig, book: HealthBook, now: number, entries: SnapshotEntries = snapshotEntries(snapshot),
+): { actions: ScalingAction[]; book: HealthBook } {
   const actions: ScalingAction[] = [];
   const next = new Map<string, Map<string, HealthMemory>>();
-  for (const w of snapshot.workers) {
+  const workers = snapshot.workers;
+  for (let i = 0; i < workers.length; i++) {
+    const w = workers[i];
     if (w.phase !== 'ready') continue;
     const kept = book.get(w.id);
     let out = next.get(w.id);
-    for (const v of w.variants) {
+    const es = entries[i];
+    for (let j = 0; j < w.variants.length; j++) {
+      const v = w.variants[j];
       if (v.replicas === 0 || v.state === 'unloading') continue;
-      const e = snapshot.catalogue.entry(v.variant);
+      const e = es[j];
       if (!e) continue;
       // The shell's flag is the truth: a book entry that disagrees with it (dropped while the replica was
       // unloading and then brought back, or a replica made anew) would leave a flag no pass ever clears.
@@ -47,12 +55,15 @@ export function healthPass(snapshot: ClusterSnapshot, cfg: HealthConfig, book: H
 /** Runs the per-worker model autoscaler on every worker of the snapshot; returns its actions and the new states. */
 export function modelsPass(
   snapshot: ClusterSnapshot, cfg: ModelAutoscalerConfig, states: ReadonlyMap<string, ModelAutoscalerState>, now: number,
+  entries: SnapshotEntries = snapshotEntries(snapshot),
 ): { actions: ScalingAction[]; states: Map<string, ModelAutoscalerState> } {
   const actions: ScalingAction[] = [];
   const next = new Map<string, ModelAutoscalerState>();
-  for (const w of snapshot.workers) {
-    const r = autoscaleModels(w, snapshot.catalogue, cfg, states.get(w.id) ?? EMPTY_MODEL_AUTOSCALER_STATE, now);
-    actions.push(...r.actions);
+  const workers = snapshot.workers;
+  for (let i = 0; i < workers.length; i++) {
+    const w = workers[i];
+    const r = autoscaleModels(w, snapshot.catalogue, cfg, states.get(w.id) ?? EMPTY_MODEL_AUTOSCALER_STATE, now, entries[i]);
+    for (const a of r.actions) actions.push(a);
     next.set(w.id, r.state);
   }
   return { actions, states: next };

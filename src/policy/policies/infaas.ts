@@ -17,6 +17,7 @@ import type { ScalingAction, ScalingPolicy } from '../scaling-policy.ts';
 import { INFAAS_CPU_HEALTH } from '../variant-health.ts';
 import { autoscaleWorkers, EMPTY_WORKER_AUTOSCALER_STATE, infaasWorkerAutoscaler, type WorkerAutoscalerState } from '../worker-autoscaler.ts';
 import { healthPass, modelsPass, routeUseCase, useCaseShares, type HealthBook } from './common.ts';
+import { snapshotEntries } from '../snapshot-entries.ts';
 
 export interface InfaasState {
   health: HealthBook;
@@ -37,9 +38,10 @@ export function infaasPolicy(workerClass = 'cpu-2', maxWorkers = 5000): ScalingP
     },
     tick(snapshot, now, state) {
       const actions: ScalingAction[] = [];
-      const h = healthPass(snapshot, INFAAS_CPU_HEALTH, state.health, now);
+      const entries = snapshotEntries(snapshot);
+      const h = healthPass(snapshot, INFAAS_CPU_HEALTH, state.health, now, entries);
       actions.push(...h.actions);
-      const m = modelsPass(snapshot, INFAAS_CPU_MODEL_AUTOSCALER, state.models, now);
+      const m = modelsPass(snapshot, INFAAS_CPU_MODEL_AUTOSCALER, state.models, now, entries);
       actions.push(...m.actions);
       const models = m.states;
       const wa = autoscaleWorkers(snapshot, infaasWorkerAutoscaler(workerClass, state.initial, maxWorkers), state.workers, now);

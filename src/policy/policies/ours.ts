@@ -16,6 +16,7 @@ import type { HealthConfig } from '../variant-health.ts';
 import { autoscaleWorkers, EMPTY_WORKER_AUTOSCALER_STATE, type WorkerAutoscalerConfig, type WorkerAutoscalerState } from '../worker-autoscaler.ts';
 import { computeOf, placeReplicas, type DemandHistory, type PlacementConfig } from './placement.ts';
 import { forecastPeak } from '../load-schedule.ts';
+import { snapshotEntries, type WorkerEntries } from '../snapshot-entries.ts';
 
 export interface OursOptions {
   workerClass?: string;
@@ -154,13 +155,17 @@ function unheldOf(snapshot: ClusterSnapshot): string[] {
   return snapshot.unplaced.filter((v) => !held.has(v));
 }
 
-/** True when a ready worker is busy nearly all the time running nearly full batches (see FloorConfig). */
-export function saturated(w: WorkerSnapshot, catalogue: Catalogue, cfg: FloorConfig): boolean {
+/**
+ * True when a ready worker is busy nearly all the time running nearly full batches (see FloorConfig). `entries`:
+ * the catalogue entries of its variants, when the caller has looked them up already.
+ */
+export function saturated(w: WorkerSnapshot, catalogue: Catalogue, cfg: FloorConfig, entries?: WorkerEntries): boolean {
   if (w.phase !== 'ready' || w.utilisation < cfg.busy) return false;
   let busy = 0;
   let fill = 0;
-  for (const v of w.variants) {
-    const e = catalogue.entry(v.variant);
+  for (let i = 0; i < w.variants.length; i++) {
+    const v = w.variants[i];
+    const e = entries ? entries[i] : catalogue.entry(v.variant);
     if (!e || v.stats.completedQps <= 0 || v.stats.avgBatch <= 0) continue;
     const ms = (v.stats.completedQps / v.stats.avgBatch) * (v.stats.avgMs > 0 ? v.stats.avgMs : p50At(e, v.stats.avgBatch));
     busy += ms;
@@ -214,21 +219,23 @@ export function oursPolicy(opts: OursOptions = {}): ScalingPolicy<OursState> {
     },
     tick(snapshot, now, state) {
       const actions: ScalingAction[] = [];
-      const h = healthPass(snapshot, healthCfg, state.health, now);
+      // Every pass reads the catalogue entry of every replica: looked up once.
+      const entries = snapshotEntries(snapshot);
+      const h = healthPass(snapshot, healthCfg, state.health, now, entries);
       actions.push(...h.actions);
       const ahead = opts.forecast && forecastDemand(state.demand, opts.forecast, now);
       // The variants of families a forecast expects load for stay loaded however long they have been idle.
-      const m = modelsPass(snapshot, ahead ? { ...modelCfg, keepLoaded: variantsOf(snapshot, ahead) } : modelCfg, state.models, now);
+      const m = modelsPass(snapshot, ahead ? { ...modelCfg, keepLoaded: variantsOf(snapshot, ahead) } : modelCfg, state.models, now, entries);
       actions.push(...m.actions);
       const models = m.states;
-      const p = placeReplicas(snapshot, placeCfg, state.demand, ahead);
+      const p = placeReplicas(snapshot, placeCfg, state.demand, ahead, entries);
       actions.push(...p.actions);
       let floor = state.floor;
       // The dispatcher's failed cold starts count only for variants no ready worker holds (none had the memory or
       // the threads): where one does, placement owns the replica count, and "every worker already holds it" is
       // not a shortage of workers (with compute packing a busy family is on every worker).
       const unheld = unheldOf(snapshot);
-      if (unheld.length || snapshot.workers.some((w) => w.workerClass === workerClass && saturated(w, snapshot.catalogue, floorCfg))) {
+      if (unheld.length || snapshot.workers.some((w, i) => w.workerClass === workerClass && saturated(w, snapshot.catalogue, floorCfg, entries[i]))) {
         // From the ready workers only: while an added worker is still starting, the trigger persisting is not a
         // reason to add another (the floor would ratchet up by one every back-off before the first one helped).
         const count = snapshot.workers.filter((w) => w.workerClass === workerClass && w.phase === 'ready').length;

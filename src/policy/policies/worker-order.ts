@@ -5,28 +5,29 @@
 import type { WorkerSnapshot } from '../scaling-policy.ts';
 
 /**
- * A fixed set of workers sorted under `cmp`, which must be a strict total order (0 only for the same worker).
- * Change a member's key only inside `update(w, change)`: it takes the worker out by binary search under its old
- * key and puts it back under the new one (moving the array's tail), instead of sorting everything again.
+ * A fixed set of workers (or of records, one per worker) sorted under `cmp`, which must be a strict total order
+ * (0 only for the same worker). Change a member's key only inside `update(w, change)`: it takes the worker out by
+ * binary search under its old key and puts it back under the new one (moving the array's tail), instead of sorting
+ * everything again.
  */
-export class WorkerOrder {
-  readonly #items: WorkerSnapshot[];
-  readonly #members: ReadonlySet<WorkerSnapshot>;
-  readonly #cmp: (a: WorkerSnapshot, b: WorkerSnapshot) => number;
+export class WorkerOrder<T = WorkerSnapshot> {
+  readonly #items: T[];
+  readonly #members: ReadonlySet<T>;
+  readonly #cmp: (a: T, b: T) => number;
 
-  constructor(workers: readonly WorkerSnapshot[], cmp: (a: WorkerSnapshot, b: WorkerSnapshot) => number) {
+  constructor(workers: readonly T[], cmp: (a: T, b: T) => number) {
     this.#cmp = cmp;
     this.#items = [...workers].sort(cmp);
     this.#members = new Set(workers);
   }
 
   /** The workers in order. Do not hold across an update. */
-  get items(): readonly WorkerSnapshot[] {
+  get items(): readonly T[] {
     return this.#items;
   }
 
   /** Runs `change`, which changes w's key (and no other member's), keeping w in its place in the order. */
-  update(w: WorkerSnapshot, change: () => void): void {
+  update(w: T, change: () => void): void {
     if (!this.#members.has(w)) {
       change();
       return;
@@ -38,7 +39,7 @@ export class WorkerOrder {
   }
 
   /** The first index whose worker does not come before `w`. */
-  #lowerBound(w: WorkerSnapshot): number {
+  #lowerBound(w: T): number {
     let lo = 0;
     let hi = this.#items.length;
     while (lo < hi) {
