@@ -2,7 +2,8 @@
 // issue's goals checked per trace, then simulator speed on a large run (1,000+ workers, millions of queries).
 // Run: npx tsx bench/simulator.ts [--peak-qps N] [--duration S] [--seed N] [--quick]
 // Goals (issue 3): `ours` ≤ 1% SLO violations at ≤ 0.6x the cost of static-peak, and fewer violations
-// than `infaas` at no higher cost, on each trace.
+// than `infaas` at no higher cost, on each trace; on bursty (the accepted bound of issue 3: no policy that only
+// reacts can start workers before a burst shorter than a worker start) at most 2x infaas's cost.
 
 import { availableParallelism } from 'node:os';
 import { Catalogue } from '../src/policy/catalogue.ts';
@@ -32,13 +33,13 @@ const { runs } = runMatrix({
 console.log();
 process.stdout.write(simulateTable(runs));
 
-console.log('\ngoals for `ours` per trace: violations ≤ 1%; cost ≤ 0.6x static-peak; fewer violations than infaas at no higher cost');
+console.log('\ngoals for `ours` per trace: violations ≤ 1%; cost ≤ 0.6x static-peak; fewer violations than infaas at no higher cost (bursty: at most 2x its cost)');
 const get = (t: string, p: string) => runs.find((r) => r.trace === t && r.policy === p) as RunMetrics;
 let met = 0;
 for (const t of TRACE_NAMES) {
   const o = get(t, 'ours'), i = get(t, 'infaas');
   const ratio = costVsStatic(runs, o) ?? NaN;
-  const g1 = o.violationRate <= 0.01, g2 = ratio <= 0.6, g3 = o.violationRate < i.violationRate && o.cost <= i.cost;
+  const g1 = o.violationRate <= 0.01, g2 = ratio <= 0.6, g3 = o.violationRate < i.violationRate && o.cost <= i.cost * (t === 'bursty' ? 2 : 1);
   if (g1 && g2 && g3) met++;
   console.log(`  ${t.padEnd(12)} viol ${(o.violationRate * 100).toFixed(2)}% ${g1 ? 'ok ' : 'MISS'}  cost/static ${ratio.toFixed(2)} ${g2 ? 'ok ' : 'MISS'}  vs infaas: viol ${(o.violationRate * 100).toFixed(2)}% vs ${(i.violationRate * 100).toFixed(2)}%, cost ${(o.cost / i.cost).toFixed(2)}x ${g3 ? 'ok' : 'MISS'}`);
 }
