@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'INVALID_IMAGE' // undecodable image
   | 'SLO_UNSATISFIABLE' // no variant can meet the requested accuracy/latency/cost
   | 'DEADLINE_EXCEEDED'
+  | 'RESOURCE_EXHAUSTED' // overloaded: the request was refused early; details.retryAfterMs says when to try again
   | 'UNAVAILABLE' // no worker, worker crashed, shutting down
   | 'INTERNAL';
 
@@ -44,9 +45,19 @@ export function asInfaasError(e: unknown): InfaasError {
 
 const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'INVALID_ARGUMENT', 'PAYLOAD_TOO_LARGE', 'NOT_FOUND', 'ALREADY_EXISTS', 'INVALID_MODEL', 'INVALID_IMAGE',
-  'SLO_UNSATISFIABLE', 'DEADLINE_EXCEEDED', 'UNAVAILABLE', 'INTERNAL',
+  'SLO_UNSATISFIABLE', 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED', 'UNAVAILABLE', 'INTERNAL',
 ]);
 
 export function isCode(s: string): s is ErrorCode {
   return CODES.has(s);
+}
+
+/**
+ * A short, safe excerpt of a client-supplied value for an error message: at most `max` characters (default 64),
+ * control characters escaped, with the full length said when cut.
+ */
+export function excerpt(value: unknown, max = 64): string {
+  const text = typeof value === 'string' ? value : String(value);
+  const shown = JSON.stringify(text.length > max ? text.slice(0, max) : text);
+  return text.length > max ? `${shown.slice(0, -1)}…" (${text.length} characters)` : shown;
 }

@@ -70,6 +70,9 @@ export async function buildRestServer(api: InfaasApi, opts: RestOptions): Promis
 }
 
 function sendError(reply: FastifyReply, e: InfaasError): FastifyReply {
+  // Overload and unavailability may say when to come back (RFC 9110 Retry-After, whole seconds).
+  const retryAfterMs = e.details?.retryAfterMs;
+  if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs)) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
   return reply.code(HTTP_STATUS[e.code]).send(e.toJSON());
 }
 
