@@ -166,9 +166,11 @@ test('the monitor reports each variant\'s rates, batch and latencies per window'
   assert.ok(stats.arrivalRps > 0 && Math.abs(stats.arrivalQps - 2 * stats.arrivalRps) < 1e-6, JSON.stringify(stats));
   assert.ok(stats.completedQps > 0 && stats.e2eP95Ms >= stats.e2eP50Ms && stats.p95Ms >= stats.p50Ms && stats.p50Ms > 0);
   assert.ok(stats.avgBatch >= 2 && stats.avgBatch <= 8 && stats.runs >= 1);
-  assert.equal(stats.queueLength, 0);
+  // the queue is a gauge taken when the window closes: whatever was queued then, and nothing once all is answered
+  assert.ok(stats.queueLength >= 0 && stats.queueLength <= 20, JSON.stringify(stats));
   assert.ok(stats.profileP50Ms >= 0.5 && stats.profileP95Ms >= 1);
   assert.equal(s.replicas[0].state, 'active');
+  await until(rm, (st) => st.replicas[0].stats?.queueLength === 0);
   await rm.close();
 });
 
