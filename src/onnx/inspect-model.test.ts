@@ -56,12 +56,12 @@ test('corrupt bytes are not an ONNX model', () => {
 test('an unsupported operator is named, with the supported list', () => {
   const info = inspectModel(tiny({ op: 'FooBar' }));
   assert.deepEqual(info.ops, ['Flatten', 'FooBar']);
-  assert.throws(() => validateForUseCase(info, [1, 28, 28], UC), invalidModel(/^unsupported operator 'FooBar' \(supported: .*Conv, .*Relu, .*\)$/));
+  assert.throws(() => validateForUseCase(info, [1, 28, 28], UC), invalidModel(/^unsupported operator "FooBar" \(supported: .*Conv, .*Relu, .*\)$/));
 });
 
 test('a wrong input shape says what was expected', () => {
   const info = inspectModel(tiny({ inputs: [{ name: 'input', type: DataType.FLOAT, shape: ['N', 3, 224, 224] }] }));
-  assert.throws(() => validateForUseCase(info, [1, 28, 28], UC), invalidModel(/^model input 'input' has shape \[N,3,224,224\] but use case classification\/fashion-mnist expects \[N,1,28,28\]$/));
+  assert.throws(() => validateForUseCase(info, [1, 28, 28], UC), invalidModel(/^model input "input" has shape \[N,3,224,224\] but use case classification\/fashion-mnist expects \[N,1,28,28\]$/));
   const rank = inspectModel(tiny({ inputs: [{ name: 'x', type: DataType.FLOAT, shape: ['N', 784] }] }));
   assert.throws(() => validateForUseCase(rank, [1, 28, 28], UC), invalidModel(/has shape \[N,784\]/));
   const fixed = inspectModel(tiny({ inputs: [{ name: 'input', type: DataType.FLOAT, shape: [1, 1, 28, 28] }] }));
@@ -70,9 +70,25 @@ test('a wrong input shape says what was expected', () => {
 
 test('input count and element type are checked', () => {
   const two = inspectModel(tiny({ inputs: [{ name: 'a', type: DataType.FLOAT, shape: ['N', 1, 28, 28] }, { name: 'b', type: DataType.FLOAT, shape: ['N', 1] }] }));
-  assert.throws(() => validateForUseCase(two, [1, 28, 28], UC), invalidModel(/^model has 2 inputs \('a', 'b'\)/));
+  assert.throws(() => validateForUseCase(two, [1, 28, 28], UC), invalidModel(/^model has 2 inputs \("a", "b"\)/));
   const ints = inspectModel(tiny({ inputs: [{ name: 'input', type: DataType.INT64, shape: ['N', 1, 28, 28] }] }));
-  assert.throws(() => validateForUseCase(ints, [1, 28, 28], UC), invalidModel(/^model input 'input' has element type int64 but use case .* expects float/));
+  assert.throws(() => validateForUseCase(ints, [1, 28, 28], UC), invalidModel(/^model input "input" has element type int64 but use case .* expects float/));
   const none = { irVersion: 7, opsetVersion: 13, inputs: [], outputs: [], ops: ['Relu'] };
   assert.throws(() => validateForUseCase(none, [1, 28, 28], UC), invalidModel(/^model has no inputs/));
+});
+
+test('model-supplied names and shapes are quoted short, and a sample too large to hold is refused', () => {
+  const long = 'x'.repeat(5000);
+  const named = inspectModel(tiny({ inputs: [{ name: long, type: DataType.FLOAT, shape: ['N', 3, 224, 224] }] }));
+  assert.throws(() => validateForUseCase(named, [1, 28, 28], UC), (e: unknown) => {
+    assert.ok(e instanceof InfaasError && e.code === 'INVALID_MODEL');
+    assert.match(e.message, /^model input "x{40}…" \(5000 characters\) has shape/);
+    assert.ok(e.message.length < 300, e.message);
+    return true;
+  });
+  const many = inspectModel(tiny({ inputs: Array.from({ length: 50 }, (_, i) => ({ name: `in${i}`, type: DataType.FLOAT, shape: ['N', 1] })) }));
+  assert.throws(() => validateForUseCase(many, [1, 28, 28], UC), invalidModel(/^model has 50 inputs \("in0", .*"in7" and 42 more\)/));
+  assert.throws(() => validateForUseCase(inspectModel(tiny()), [1 << 14, 1 << 14], UC), invalidModel(/has 268435456 values per sample; at most 67108864/));
+  assert.throws(() => validateForUseCase(inspectModel(tiny()), [], UC), invalidModel(/1 to 8 fixed positive dimensions/));
+  assert.throws(() => validateForUseCase(inspectModel(tiny()), Array(9).fill(1), UC), invalidModel(/1 to 8 fixed positive dimensions/));
 });

@@ -3,6 +3,7 @@ import * as ort from 'onnxruntime-node';
 import type { Backend, LoadedModel, LoadOptions } from '../backend.ts';
 import type { Tensor } from '../../core/types.ts';
 import { buildModel, encodeModel, node, valueInfo } from '../../onnx/onnx-builder.ts';
+import { ortReason } from '../../onnx/ort-message.ts';
 
 const FLOAT = 1;
 
@@ -47,6 +48,7 @@ export class OrtNativeBackend implements Backend {
     await session.release();
   }
 
+  /** Rejects with ONNX Runtime's reason, without the file's path (callers name the model by its key). */
   async load(opts: LoadOptions): Promise<LoadedModel> {
     const session = await ort.InferenceSession.create(opts.path, {
       executionProviders: ['cpu'],
@@ -56,6 +58,8 @@ export class OrtNativeBackend implements Backend {
       executionMode: 'sequential',
       // Errors reach the caller as exceptions; keep ORT's own stderr logging to fatal only.
       logSeverityLevel: 4,
+    }).catch((e: unknown) => {
+      throw new Error(ortReason(e, [opts.path]));
     });
     return new OrtModel(session);
   }

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfaasError } from '../../core/errors.ts';
@@ -56,6 +56,30 @@ describe('LocalRepository specifics', () => {
       assert.equal(await repo.localPath('m.onnx', { sha256 }), join(dir, 'm.onnx'));
       assert.equal(await repo.localPath('m.onnx', { sha256 }), join(dir, 'm.onnx'));
       assert.equal(repo.filesHashed, 3);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names objects by key in every error, never by the server path', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'infaas-repo-'));
+    try {
+      const repo = new LocalRepository(join(dir, 'models'));
+      await repo.put('m/fp32.onnx', new Uint8Array([1, 2]));
+      await symlink('loop.onnx', join(dir, 'models', 'm', 'loop.onnx')); // ELOOP on every open
+      const failures = await Promise.all([
+        repo.localPath('m/fp32.onnx', { sha256: '0'.repeat(64) }).catch((e) => e),
+        repo.get('m/loop.onnx').catch((e) => e),
+        repo.localPath('m/loop.onnx').catch((e) => e),
+        repo.localPath('m/loop.onnx', { sha256: '0'.repeat(64) }).catch((e) => e),
+      ]);
+      for (const e of failures) {
+        assert.ok(e instanceof InfaasError, String(e));
+        assert.ok(!e.message.includes(dir) && !JSON.stringify(e.details ?? {}).includes(dir), e.message);
+        assert.match(e.message, /'m\/(fp32|loop)\.onnx'/);
+      }
+      assert.match(failures[0].message, /does not match the registered hash .*changed or damaged/);
+      assert.match(failures[1].message, /^model repository: cannot read 'm\/loop\.onnx' \(ELOOP\)$/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -6,12 +6,13 @@
 // put rejects with INVALID_ARGUMENT. `localPath(key, { sha256 })` hashes a file once and remembers the hash
 // for as long as its size, mtime, ctime and inode stay the same (a put renames a new inode into place; an
 // edit in place changes ctime), so a load checks the bytes without reading them again.
+// Errors name objects by key, never by path: a file system error becomes an InfaasError with the key and errno code.
 
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { invalid, notFound } from '../../core/errors.ts';
+import { InfaasError, invalid, notFound } from '../../core/errors.ts';
 import { expectedSha256, registeredHashMismatch, type ExpectedContent, type ModelRepository } from '../model-repository.ts';
 import { checkObjectKey, checkObjectPrefix, isSegment, prefixDirSegments } from '../object-keys.ts';
 
@@ -33,7 +34,7 @@ export class LocalRepository implements ModelRepository {
       await mkdir(dir, { recursive: true });
     } catch (e) {
       if (code(e) === 'EEXIST' || code(e) === 'ENOTDIR') throw conflict(key);
-      throw e;
+      throw fsFailure('write', key, e);
     }
     const temp = `${path}.~${process.pid}-${Math.random().toString(36).slice(2)}`;
     try {
@@ -43,9 +44,11 @@ export class LocalRepository implements ModelRepository {
     } catch (e) {
       await unlink(temp).catch(() => undefined);
       if (code(e) === 'EISDIR' || code(e) === 'ENOTDIR' || code(e) === 'ENOTEMPTY') throw conflict(key);
-      throw e;
+      throw fsFailure('write', key, e);
     }
-    await syncDir(dir);
+    await syncDir(dir).catch((e: unknown) => {
+      throw fsFailure('write', key, e);
+    });
   }
 
   async get(key: string): Promise<Uint8Array> {
@@ -54,7 +57,7 @@ export class LocalRepository implements ModelRepository {
       return new Uint8Array(await readFile(path));
     } catch (e) {
       if (isMissing(e)) throw missing(key);
-      throw e;
+      throw fsFailure('read', key, e);
     }
   }
 
@@ -70,7 +73,7 @@ export class LocalRepository implements ModelRepository {
       return true;
     } catch (e) {
       if (isMissing(e) || code(e) === 'EPERM') return false;
-      throw e;
+      throw fsFailure('delete', key, e);
     }
   }
 
@@ -78,19 +81,28 @@ export class LocalRepository implements ModelRepository {
     checkObjectPrefix(prefix);
     const base = prefixDirSegments(prefix);
     const out: string[] = [];
-    await this.walk(base, out);
+    await this.walk(base, out).catch((e: unknown) => {
+      throw fsFailure('list', prefix, e);
+    });
     return out.filter((k) => k.startsWith(prefix)).sort();
   }
 
   async localPath(key: string, expect?: ExpectedContent): Promise<string> {
     const path = this.pathOf(key);
     const want = expectedSha256(expect);
-    const s = await this.fileStat(path);
-    if (!s) throw missing(key);
-    if (want === undefined) return path;
-    const known = this.#hashes.get(path);
-    const actual = known?.id === identity(s) ? known.sha256 : await this.hashFile(path);
-    if (actual !== want) throw registeredHashMismatch(key, want, actual, `the file ${path} was changed or damaged after it was registered`);
+    let actual: string;
+    try {
+      const s = await this.fileStat(path);
+      if (!s) throw missing(key);
+      if (want === undefined) return path;
+      const known = this.#hashes.get(path);
+      actual = known?.id === identity(s) ? known.sha256 : await this.hashFile(path);
+    } catch (e) {
+      if (e instanceof InfaasError) throw e;
+      if (isMissing(e)) throw missing(key);
+      throw fsFailure('read', key, e);
+    }
+    if (actual !== want) throw registeredHashMismatch(key, want, actual, 'its file in the repository was changed or damaged after it was registered');
     return path;
   }
 
@@ -169,4 +181,10 @@ const identity = (s: Stats) => `${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.ino}`;
 const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
 const isMissing = (e: unknown) => code(e) === 'ENOENT' || code(e) === 'ENOTDIR' || code(e) === 'EISDIR';
 const missing = (key: string) => notFound(`no object '${key}' in the model repository`, { key });
+/** A file system error, by key and errno code only (its message holds the server's absolute path). */
+function fsFailure(op: string, key: string, e: unknown): InfaasError {
+  if (e instanceof InfaasError) return e;
+  const errno = code(e) ?? 'error';
+  return new InfaasError(errno === 'ENOSPC' || errno === 'EDQUOT' ? 'UNAVAILABLE' : 'INTERNAL', `model repository: cannot ${op} '${key}' (${errno})`, { key, errno });
+}
 const conflict = (key: string) => invalid(`repository key '${key}' conflicts with an existing object or folder of that name`, { key });
