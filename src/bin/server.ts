@@ -29,6 +29,7 @@ import { TcpWorkerClient } from '../transport/worker-connection.ts';
 import { InfaasApi } from '../api/facade.ts';
 import { buildRestServer } from '../frontends/rest/rest-server.ts';
 import { runProfileJob } from '../profiler/profile-job.ts';
+import { ModelChecker } from '../profiler/model-check.ts';
 import { variantsFromProfileFile } from '../profiler/precomputed.ts';
 import { openMetadataStore, openRepository } from './implementations.ts';
 import { registerZoo } from './register-zoo.ts';
@@ -120,7 +121,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const directory = distributed ? new WorkerDirectory({ store, adopt: (w) => pool.adopt(w), log: logger('directory') }) : undefined;
   await directory?.start();
 
+  const checker = new ModelChecker();
   const profiler: ProfilerRunner = {
+    check: (job) => checker.check(job),
     profile: (job, onProgress) =>
       runProfileJob(
         { path: job.modelPath, validationPath: job.validationPath, artifactId: job.artifactId, arch: job.arch, useCase: job.useCase, grid: config.profiling, workerClasses: config.workerClasses, timeoutMs: 10 * 60_000, signal: job.signal },
@@ -214,6 +217,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   async function shutdown(): Promise<void> {
     await loop.close();
     await registry.close().catch(() => undefined);
+    await checker.close();
     await autoscaler?.close();
     await election.resign();
     windows.close();

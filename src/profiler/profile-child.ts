@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     try {
       bytes = readFileSync(job.validationPath);
     } catch (e) {
-      throw invalid(`cannot read validation set ${job.validationPath}: ${(e as Error).message}`);
+      throw invalid(`cannot read the validation set (${(e as NodeJS.ErrnoException).code ?? 'error'})`); // no server path
     }
     const validation = decodeValidationSet(bytes);
     const result = await profileArtifact(

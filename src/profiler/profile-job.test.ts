@@ -5,7 +5,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runProfileJob, type ProfileJobOptions } from './profile-job.ts';
 import type { ProfileProgress } from './profiler.ts';
-import { buildTinyModel, buildTinyValset, handAccuracy, writeFixtures } from './test-fixtures.ts';
+import { buildBrokenModel, buildTinyModel, buildTinyValset, handAccuracy, writeFixtures } from './test-fixtures.ts';
 import { InfaasError } from '../core/errors.ts';
 import type { WorkerClass } from '../core/types.ts';
 
@@ -64,6 +64,27 @@ test('corrupt and incompatible models are INVALID_MODEL, a bad valset INVALID_AR
     rejectsWith(runProfileJob(job({ path: wrong })), 'INVALID_MODEL', /\[\?,1,8,8\]/),
     rejectsWith(runProfileJob(job({ validationPath: corrupt })), 'INVALID_ARGUMENT', /not a \.valset/),
   ]);
+});
+
+test('a model ONNX Runtime refuses is INVALID_MODEL with its reason, never the server path', async () => {
+  const cases: Array<[Parameters<typeof buildBrokenModel>[0], RegExp]> = [
+    ['matmul-mismatch', /^model failed to load: Node \(MatMul_probs\) Op \(MatMul\) \[ShapeInferenceError\] Incompatible dimensions/],
+    ['dangling-input', /^model failed to load: .*Node input 'ghost' is not a graph input/],
+    ['fails-on-run', /^model failed to run on input \[1,1,28,28\]: .*Reshape/],
+  ];
+  await Promise.all(cases.map(async ([kind, pattern]) => {
+    const path = join(fx.dir, `${kind}.onnx`);
+    writeFileSync(path, buildBrokenModel(kind));
+    await assert.rejects(runProfileJob(job({ path })), (e: unknown) => {
+      assert.ok(e instanceof InfaasError, String(e));
+      assert.equal(e.code, 'INVALID_MODEL', e.message);
+      assert.match(e.message, pattern);
+      assert.ok(!e.message.includes(fx.dir) && !e.message.includes('onnxruntime_src'), e.message);
+      return true;
+    });
+  }));
+  const gone = join(fx.dir, 'missing.valset');
+  await rejectsWith(runProfileJob(job({ validationPath: gone })), 'INVALID_ARGUMENT', /^cannot read the validation set \(ENOENT\)$/);
 });
 
 test('a child that dies is INTERNAL; a timeout kills the child', async () => {

@@ -4,6 +4,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { InfaasError, isCode, type ErrorCode } from '../core/errors.ts';
+import { ortReason } from '../onnx/ort-message.ts';
 import type { WorkerClass } from '../core/types.ts';
 import type { ProfilingGrid } from '../config/config.ts';
 import type { ProfileEffort, ProfileProgress, ProfileResult } from './profiler.ts';
@@ -95,10 +96,11 @@ export function runProfileJob(opts: ProfileJobOptions, onProgress: (p: ProfilePr
         finish(new InfaasError(code, msg.error.error, msg.error.details));
       }
     });
-    child.on('error', (e) => finish(new InfaasError('INTERNAL', `profiling process failed to start: ${e.message}`)));
+    child.on('error', (e) => finish(new InfaasError('INTERNAL', `profiling process failed to start: ${ortReason(e)}`)));
     child.on('close', (code, signal) => {
       const how = signal ? `signal ${signal}` : `exit code ${code}`;
-      const tail = stderr.trim() ? `: ${stderr.trim().split('\n').slice(-5).join(' | ')}` : '';
+      // The tail (a stack trace, ORT's last words) without the server's paths.
+      const tail = stderr.trim() ? `: ${ortReason(stderr.trim().split('\n').slice(-5).join(' | '), [opts.path, opts.validationPath])}` : '';
       finish(new InfaasError('INTERNAL', `profiling process died (${how})${tail}`));
     });
   });

@@ -13,7 +13,8 @@
 //   4. reload — all sessions released, then `loadRepeats - 1` more fresh loads per config; loadMs is the median of
 //               the loads of steps 1 and 4: a load in a process where ONNX Runtime is already running, as on a worker.
 
-import { InfaasError, invalid, invalidModel } from '../core/errors.ts';
+import { excerpt, InfaasError, invalid, invalidModel } from '../core/errors.ts';
+import { ortReason } from '../onnx/ort-message.ts';
 import { sizeOf, variantName, type BackendKind, type BatchLatency, type OptLevel, type Variant, type WorkerClass } from '../core/types.ts';
 import type { ValidationSet } from '../core/validation-set.ts';
 import { workerClassFor, type ProfilingGrid } from '../config/config.ts';
@@ -117,12 +118,12 @@ export async function profileArtifact(opts: ProfileOptions, onProgress: (p: Prof
   const step = (stage: string) => onProgress({ done: ++done, total: total(), stage });
 
   const runBatch = async (model: LoadedModel, b: number) => {
-    const out = await guard(`model failed to run on input [${b},${v.shape}]`, () => model.infer({ shape: [b, ...v.shape], data: inputs.get(b)! }));
+    const out = await guard(`model failed to run on input [${b},${v.shape}]`, opts.path, () => model.infer({ shape: [b, ...v.shape], data: inputs.get(b)! }));
     return firstOutput(model, out, b);
   };
   const freshLoad = async (cfg: Config): Promise<{ model: LoadedModel; ms: number }> => {
     const t0 = nowNs();
-    const model = await guard('model failed to load', () => backend.load({ path: opts.path, threads: cfg.threads, optLevel: cfg.optLevel }));
+    const model = await guard('model failed to load', opts.path, () => backend.load({ path: opts.path, threads: cfg.threads, optLevel: cfg.optLevel }));
     try {
       checkInputShape(model, v.shape);
       await runBatch(model, 1);
@@ -141,7 +142,7 @@ export async function profileArtifact(opts: ProfileOptions, onProgress: (p: Prof
     probe = (await freshLoad(configs[0])).model;
     const fixed = probe.inputShape[0];
     if (fixed !== undefined && fixed > 0 && batches.length > 1) {
-      if (fixed !== 1) throw invalidModel(`model input '${probe.inputName}' has a fixed batch dimension of ${fixed}; export it with a dynamic batch dimension or batch 1`);
+      if (fixed !== 1) throw invalidModel(`model input ${excerpt(probe.inputName, 40)} has a fixed batch dimension of ${fixed}; export it with a dynamic batch dimension or batch 1`);
       batches = [1];
       maxBatches = [1];
     }
@@ -167,7 +168,7 @@ export async function profileArtifact(opts: ProfileOptions, onProgress: (p: Prof
     }
     const evalBatch = Math.max(...batches);
     const accuracy = await topOneAccuracy(v, evalBatch, async (data, n) => {
-      const out = await guard(`model failed to run on input [${n},${v.shape}]`, () => probe!.infer({ shape: [n, ...v.shape], data }));
+      const out = await guard(`model failed to run on input [${n},${v.shape}]`, opts.path, () => probe!.infer({ shape: [n, ...v.shape], data }));
       return firstOutput(probe!, out, n);
     }, () => step('accuracy'));
 
@@ -228,13 +229,13 @@ async function releaseAll(measured: Measured[]): Promise<void> {
   }
 }
 
-/** Runs `f`; anything it throws that is not already typed becomes INVALID_MODEL with `what` and the cause. */
-async function guard<T>(what: string, f: () => Promise<T>): Promise<T> {
+/** Runs `f`; anything it throws that is not already typed becomes INVALID_MODEL with `what` and ORT's reason (no path). */
+async function guard<T>(what: string, path: string, f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
     if (e instanceof InfaasError) throw e;
-    throw invalidModel(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+    throw invalidModel(`${what}: ${ortReason(e, [path])}`);
   }
 }
 
@@ -244,7 +245,7 @@ function checkInputShape(model: LoadedModel, shape: readonly number[]): void {
   const wanted = [-1, ...shape];
   const ok = declared.length === wanted.length && declared.every((d, i) => i === 0 || d < 0 || d === wanted[i]);
   if (!ok) {
-    throw invalidModel(`model input '${model.inputName}' has shape [${declared.map((d) => (d < 0 ? '?' : d))}], the use case needs [batch,${shape}]`);
+    throw invalidModel(`model input ${excerpt(model.inputName, 40)} has shape [${declared.map((d) => (d < 0 ? '?' : d))}], the use case needs [batch,${shape}]`);
   }
 }
 
@@ -253,7 +254,7 @@ function firstOutput(model: LoadedModel, out: Record<string, { shape: number[]; 
   const t = out[name];
   if (!t) throw invalidModel('model has no output');
   if (t.shape[0] !== batch || t.data.length % batch !== 0 || t.data.length === 0) {
-    throw invalidModel(`model output '${name}' has shape [${t.shape}] for a batch of ${batch}; its first dimension must be the batch`);
+    throw invalidModel(`model output ${excerpt(name, 40)} has shape [${t.shape}] for a batch of ${batch}; its first dimension must be the batch`);
   }
   return t.data;
 }

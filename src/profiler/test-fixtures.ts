@@ -1,5 +1,6 @@
 // Test fixtures for the profiler: a tiny linear ONNX classifier (Flatten → MatMul → Softmax) built with onnx-proto,
-// a matching deterministic validation set, and the hand-computed accuracy the profiler must report on it.
+// a matching deterministic validation set, the hand-computed accuracy the profiler must report on it, and ONNX files
+// that pass inspection but that ONNX Runtime refuses.
 
 import { mulberry32 } from '../core/random.ts';
 import onnxProto from 'onnx-proto';
@@ -8,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeValidationSet, type ValidationSet } from '../core/validation-set.ts';
 import { sizeOf } from '../core/types.ts';
+import { attr, buildModel, DataType, encodeModel, floatTensor, int64Tensor, node, valueInfo, type NodeProto, type TensorProto } from '../onnx/onnx-builder.ts';
 
 const { onnx } = onnxProto;
 
@@ -99,4 +101,31 @@ export function writeFixtures(m: TinyModel, v: ValidationSet, dir = mkdtempSync(
   writeFileSync(modelPath, m.bytes);
   writeFileSync(valsetPath, encodeValidationSet(v));
   return { dir, modelPath, valsetPath };
+}
+
+/** Well-formed ONNX files that pass inspection (one float input [N, ...shape], supported ops) but ONNX Runtime refuses. */
+export type BrokenKind = 'matmul-mismatch' | 'dangling-input' | 'runs-at-batch-1-only' | 'fails-on-run';
+
+/**
+ * input [N, ...inputShape] → Flatten → …: 'matmul-mismatch' multiplies by weights of the wrong height (load fails);
+ * 'dangling-input' adds a tensor nothing produces (load fails); 'runs-at-batch-1-only' reshapes to [1, features]
+ * (batch 2 fails); 'fails-on-run' reshapes to [3, -1], which no sample of 784 values divides into (every run fails).
+ */
+export function buildBrokenModel(kind: BrokenKind, inputShape: number[] = [1, 28, 28], classes = 10): Uint8Array {
+  const features = sizeOf(inputShape);
+  const F = DataType.FLOAT;
+  const flatten = node('Flatten', ['input'], ['flat'], [attr.int('axis', 1)]);
+  const weights = (rows: number) => floatTensor('W', [rows, classes], new Float32Array(rows * classes).fill(0.01));
+  const graph = (nodes: NodeProto[], initializers: TensorProto[]) =>
+    encodeModel(buildModel({ name: kind, inputs: [valueInfo('input', F, ['N', ...inputShape])], outputs: [valueInfo('probs', F, ['N', classes])], nodes, initializers }));
+  switch (kind) {
+    case 'matmul-mismatch':
+      return graph([flatten, node('MatMul', ['flat', 'W'], ['probs'])], [weights(features - 84)]);
+    case 'dangling-input':
+      return graph([flatten, node('Add', ['flat', 'ghost'], ['shifted']), node('MatMul', ['shifted', 'W'], ['probs'])], [weights(features)]);
+    case 'runs-at-batch-1-only':
+      return graph([node('Reshape', ['input', 'shape'], ['flat']), node('MatMul', ['flat', 'W'], ['probs'])], [int64Tensor('shape', [2], [1, features]), weights(features)]);
+    case 'fails-on-run':
+      return graph([node('Reshape', ['input', 'shape'], ['flat']), node('MatMul', ['flat', 'W'], ['probs'])], [int64Tensor('shape', [2], [3, -1]), weights(features)]);
+  }
 }
