@@ -113,6 +113,17 @@ export interface ReplicaStatus {
   memoryMB: number;
   /** The worker monitor's figures for the last window (absent until the first window closes). */
   stats?: ReplicaStats;
+  /** What this worker measured of the variant against its profile (absent until it ran or loaded it). */
+  estimate?: LatencyEstimate;
+}
+
+/** A variant's measured latency and load time against its profile (observed / profiled; 1: as profiled). */
+export interface LatencyEstimate {
+  /** Run time / profiled p50, per batch bucket (batches up to maxBatch), and how many runs the figure averages. */
+  runs: Array<{ maxBatch: number; factor: number; observed: number }>;
+  /** Load time / profiled load time: a worker's first load of the artifact, and reloads. */
+  firstLoadFactor?: number;
+  loadFactor?: number;
 }
 
 /**

@@ -45,6 +45,8 @@ export interface VariantSpec {
    * fill a batch and rejects a request only once its deadline has passed.
    */
   latency?: BatchLatency[];
+  /** Profiled load time, ms (the variant's Profile.loadMs): the worker measures its loads against it. */
+  loadMs?: number;
 }
 
 /** Per-call options of `infer`. */
@@ -54,7 +56,9 @@ export interface InferOptions {
    * spent in the controller). The worker takes `its now + budgetMs` as the request's deadline: it never holds
    * the request back to fill a batch past the point where it could still finish in time, and rejects it at
    * once with DEADLINE_EXCEEDED ("the request needed ~X ms but only Y ms of its SLO remained", details
-   * {variant, neededMs, remainingMs}) when even running alone it would finish late. A request that had to wait
+   * {variant, neededMs, remainingMs}) when even running alone it would finish late, and with RESOURCE_EXHAUSTED
+   * (details {variant, predictedMs, waitMs, remainingMs, retryAfterMs}) when the work queued ahead of it on the
+   * worker would make it late. A request that had to wait
    * for its variant to load (a cold start) is exempt: it runs, late if need be. Absent: no deadline; the
    * request runs as soon as the variant's replica is free (merged with whatever is queued then), never waiting.
    */
@@ -67,6 +71,8 @@ export interface InferTiming {
   /** Load time paid by this request (0 unless cold start). */
   loadMs: number;
   inferenceMs: number;
+  /** On a cold start: whether it was the worker's first load of the artifact (which reads and verifies the file too). */
+  firstLoad?: boolean;
 }
 
 /** The merged batch a request ran in, itself included. */

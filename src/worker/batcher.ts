@@ -3,6 +3,11 @@
 // (src/policy/batching.ts) decides; it holds a batch back only for requests with deadlines and rejects early,
 // with DEADLINE_EXCEEDED, a request that can no longer finish in time. One run at a time per replica.
 //
+// Admission: a request with a deadline is refused at once with RESOURCE_EXHAUSTED (and when to retry) when the
+// work queued ahead of it on the worker — this queue, the batch running, the other replicas' queues — would make
+// it late (src/policy/admission.ts); any request is refused once the queue holds `maxQueue` requests. Latencies
+// are the profile's corrected by the worker's own runs (src/policy/latency-estimator.ts).
+//
 // Scheduling on the worker's single thread: a request arriving at an idle replica is decided at once (no extra
 // hop on the hot path); after a run the next decision is deferred with setImmediate, so the requests that
 // arrived on the sockets while the session was running are read and queued first and join the next batch.
@@ -11,6 +16,8 @@ import { InfaasError, invalid } from '../core/errors.ts';
 import type { BatchLatency, Tensor } from '../core/types.ts';
 import type { MergedBatch } from '../protocol/worker-protocol.ts';
 import { cannotMeetDeadline, decideBatch, predictLatency, type BatchingOptions, type QueuedRequest } from '../policy/batching.ts';
+import { admit, drainMs } from '../policy/admission.ts';
+import type { LatencyEstimator } from '../policy/latency-estimator.ts';
 import type { VariantMonitor } from './variant-monitor.ts';
 
 export interface BatcherOptions {
@@ -26,6 +33,12 @@ export interface BatcherOptions {
   monitor: VariantMonitor;
   /** Monotonic clock, ms (performance.now). */
   now: () => number;
+  /** The worker's estimator: fed with every run, it corrects `latency` (default: the profile as is). */
+  estimator?: LatencyEstimator;
+  /** Work queued on the worker's other replicas at `now`, ms (default none). */
+  othersMs?: (now: number) => number;
+  /** Most requests in the queue; more are refused with RESOURCE_EXHAUSTED (default 1024). */
+  maxQueue?: number;
 }
 
 export interface BatchRunResult {
@@ -52,12 +65,32 @@ export class Batcher {
   #running = false;
   #scheduled = false;
   #timer?: NodeJS.Timeout;
+  /** Samples in #queue. */
+  #queuedSamples = 0;
+  /** The run in progress: when it started and its samples. */
+  #runStart = 0;
+  #runSamples = 0;
+  /** The profile corrected by the estimator (the profile itself without one). */
+  #curve: readonly BatchLatency[];
 
   constructor(o: BatcherOptions) {
     this.#o = o;
+    this.#curve = this.#corrected();
     // No efficientBatch cap: on CPU the profiled curve is nearly flat past a few samples and noisy on a shared
     // machine, while every extra run costs a cycle of replies and reads outside the session.
-    this.#policy = { maxBatch: o.maxBatch, latency: o.latency, maxWaitMs: o.maxWaitMs, timerSlackMs: TIMER_SLACK_MS };
+    this.#policy = { maxBatch: o.maxBatch, latency: this.#curve, maxWaitMs: o.maxWaitMs, timerSlackMs: TIMER_SLACK_MS };
+  }
+
+  /** Expected time (ms) to finish the run in progress and everything queued, at the corrected p50. */
+  backlogMs(now: number): number {
+    const p50 = (n: number) => predictLatency(this.#curve, n, 'p50');
+    const running = this.#running ? Math.max(0, this.#runStart + p50(this.#runSamples) - now) : 0;
+    return running + drainMs(this.#queuedSamples, this.#o.maxBatch, p50);
+  }
+
+  /** Requests queued (not running). */
+  get queued(): number {
+    return this.#queue.length;
   }
 
   /**
@@ -68,11 +101,13 @@ export class Batcher {
     return new Promise<BatchRunResult>((resolve, reject) => {
       const now = this.#o.now();
       const job: Job = { input, samples: input.shape[0], arrivedAt: now, deadline, group, resolve, reject };
-      if (deadline !== undefined && cannotMeetDeadline(job, now, this.#o.latency)) {
-        reject(this.#deadlineError(job, now));
+      const refusal = this.#admission(job, now);
+      if (refusal) {
+        reject(refusal);
         return;
       }
       this.#queue.push(job);
+      this.#queuedSamples += job.samples;
       if (!this.#running && !this.#scheduled) this.#pump();
     });
   }
@@ -94,9 +129,14 @@ export class Batcher {
     const d = decideBatch(this.#queue, now, this.#withRate(now));
     for (let i = d.reject.length - 1; i >= 0; i--) {
       const [job] = this.#queue.splice(d.reject[i], 1);
+      this.#queuedSamples -= job.samples;
       job.reject(this.#deadlineError(job, now));
     }
-    if (d.dispatch > 0) void this.#run(this.#queue.splice(0, d.dispatch));
+    if (d.dispatch > 0) {
+      const jobs = this.#queue.splice(0, d.dispatch);
+      for (const j of jobs) this.#queuedSamples -= j.samples;
+      void this.#run(jobs);
+    }
     else if (d.waitUntil !== undefined && this.#queue.length) this.#timer = setTimeout(this.#pump, Math.max(0, d.waitUntil - now));
   };
 
@@ -111,11 +151,14 @@ export class Batcher {
     let samples = 0;
     for (const j of jobs) samples += j.samples;
     const start = this.#o.now();
+    this.#runStart = start;
+    this.#runSamples = samples;
     try {
       const outputs = await this.#o.run(jobs.length === 1 ? jobs[0].input : concat(jobs, samples));
       const end = this.#o.now();
       const inferenceMs = end - start;
       this.#o.monitor.ran(samples, inferenceMs);
+      this.#observe(samples, inferenceMs, end);
       const batch = { requests: jobs.length, samples };
       if (jobs.length === 1) {
         jobs[0].resolve({ outputs, queueMs: start - jobs[0].arrivedAt, inferenceMs, batch });
@@ -135,8 +178,49 @@ export class Batcher {
     }
   }
 
+  /** Feeds a run to the estimator and corrects the curve the policy reads. */
+  #observe(samples: number, ms: number, now: number): void {
+    const e = this.#o.estimator;
+    if (!e || !this.#o.latency.length) return;
+    e.observeRun(this.#o.variant, samples, ms, predictLatency(this.#o.latency, samples, 'p50'), now);
+    this.#curve = this.#corrected();
+    this.#policy.latency = this.#curve;
+  }
+
+  #corrected(): readonly BatchLatency[] {
+    const e = this.#o.estimator;
+    if (!e) return this.#o.latency;
+    return this.#o.latency.map((l) => {
+      const f = e.runFactor(this.#o.variant, l.batch);
+      return { batch: l.batch, p50: l.p50 * f, p95: l.p95 * f };
+    });
+  }
+
+  /** Why `job` is refused on arrival, or undefined when it is queued (see the top of this file). */
+  #admission(job: Job, now: number): InfaasError | undefined {
+    const max = this.#o.maxQueue ?? 1024;
+    if (this.#queue.length >= max) {
+      const retryAfterMs = round1(Math.max(1, this.backlogMs(now) + (this.#o.othersMs?.(now) ?? 0)));
+      return new InfaasError('RESOURCE_EXHAUSTED', `overloaded: ${this.#o.variant} already has ${this.#queue.length} requests queued here (the most this worker holds); retry in ~${retryAfterMs} ms`, {
+        variant: this.#o.variant, queued: this.#queue.length, retryAfterMs,
+      });
+    }
+    if (job.deadline === undefined) return undefined;
+    if (cannotMeetDeadline(job, now, this.#curve)) return this.#deadlineError(job, now);
+    if (!this.#curve.length) return undefined;
+    const waitMs = this.backlogMs(now) + (this.#o.othersMs?.(now) ?? 0);
+    const a = admit({ budgetMs: job.deadline - now, waitMs, serviceMs: predictLatency(this.#curve, job.samples, 'p95') });
+    if (a.admit) return undefined;
+    const [predictedMs, remainingMs, retryAfterMs] = [round1(a.predictedMs), round1(job.deadline - now), round1(Math.max(1, a.retryAfterMs))];
+    return new InfaasError(
+      'RESOURCE_EXHAUSTED',
+      `overloaded: ${this.#o.variant} would answer in ~${predictedMs} ms (${round1(waitMs)} ms of work queued ahead on this worker), past the ${remainingMs} ms left of its SLO; retry in ~${retryAfterMs} ms`,
+      { variant: this.#o.variant, predictedMs, waitMs: round1(waitMs), remainingMs, retryAfterMs },
+    );
+  }
+
   #deadlineError(job: Job, now: number): InfaasError {
-    const neededMs = round1(predictLatency(this.#o.latency, job.samples, 'p50'));
+    const neededMs = round2(predictLatency(this.#curve, job.samples, 'p50'));
     const remaining = (job.deadline ?? now) - now;
     const remainingMs = round1(remaining);
     const left = remaining > 0 ? `only ${remainingMs} ms of its SLO remained` : `its SLO had already run out ${round1(-remaining)} ms before`;
@@ -149,6 +233,7 @@ export class Batcher {
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /** The jobs' inputs concatenated along the batch dimension. */
 function concat(jobs: readonly Job[], samples: number): Tensor {

@@ -56,7 +56,7 @@ test('an impossible deadline is rejected early with DEADLINE_EXCEEDED while the 
   await client.load(spec);
   const calls = [
     client.infer(spec, { shape: [1, 4], data: x }),
-    client.infer(spec, { shape: [1, 4], data: x }, { budgetMs: 0.5 }), // needs ~1 ms (profile p50 at batch 1)
+    client.infer(spec, { shape: [1, 4], data: x }, { budgetMs: 0.001 }), // needs ~1 ms (profile p50 at batch 1), less once corrected by a run, never 1 µs
     client.infer(spec, { shape: [1, 4], data: x }, { budgetMs: 10_000 }),
     client.infer(spec, { shape: [1, 4], data: x }, { budgetMs: -3 }), // already late when sent
   ];
@@ -68,8 +68,9 @@ test('an impossible deadline is rejected early with DEADLINE_EXCEEDED while the 
   assert.equal(doomed.status, 'rejected');
   const e = (doomed as PromiseRejectedResult).reason as InfaasError;
   assert.equal(e.code, 'DEADLINE_EXCEEDED');
-  assert.match(e.message, /deadline exceeded: the request needed ~1 ms on m1\.v but only \d+(\.\d+)? ms of its SLO remained/);
-  assert.deepEqual({ neededMs: e.details?.neededMs, variant: e.details?.variant }, { neededMs: 1, variant: 'm1.v' });
+  assert.match(e.message, /deadline exceeded: the request needed ~\d+(\.\d+)? ms on m1\.v but (only \d+(\.\d+)? ms of its SLO remained|its SLO had already run out)/);
+  assert.equal(e.details?.variant, 'm1.v');
+  assert.ok((e.details?.neededMs as number) > 0 && (e.details?.neededMs as number) <= 1, JSON.stringify(e.details));
   assert.equal(late.status === 'rejected' && codeOf(late.reason), 'DEADLINE_EXCEEDED');
   assert.match((late as PromiseRejectedResult).reason.message, /SLO had already run out \d+(\.\d+)? ms before/);
   // The worker keeps serving, with and without deadlines.

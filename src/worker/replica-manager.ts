@@ -2,7 +2,10 @@
 // replica in a dynamic batcher (batcher.ts: FIFO, merged runs, deadline-aware waits and early rejection; one
 // session never runs two batches at once), shares one load among concurrent cold starts of the same variant,
 // evicts least-recently-used idle replicas when the memory budget would be exceeded, and measures each
-// variant every second (variant-monitor.ts) for its status. Its public methods are the worker's service.
+// variant every second (variant-monitor.ts) for its status. One latency estimator for the whole worker learns
+// each variant's run and load times against its profile; the batchers admit requests on its corrected figures and
+// on the work queued across all replicas, and the status shows it per replica. Its public methods are the
+// worker's service.
 //
 // Note: onnxruntime-node runs a session synchronously on the main thread (inside a setImmediate), so one
 // worker process runs one batch at a time across all its replicas, and answers nothing else meanwhile.
@@ -15,6 +18,7 @@ import type { InferOptions, InferReply, VariantSpec } from '../protocol/worker-p
 import { Batcher } from './batcher.ts';
 import { checkAgainstModel, validateInferOptions, validateSpec, validateTensor } from './validate.ts';
 import type { HealthConfig } from '../policy/variant-health.ts';
+import { LatencyEstimator } from '../policy/latency-estimator.ts';
 import { VariantHealthTracker } from './variant-health-tracker.ts';
 import { VariantMonitor } from './variant-monitor.ts';
 
@@ -38,6 +42,8 @@ export interface ReplicaManagerOptions {
   monitorIntervalMs?: number;
   /** Thresholds of the overloaded/interfered classifier (default: INFaaS's CPU thresholds). */
   health?: HealthConfig;
+  /** Most requests queued per replica; more are refused with RESOURCE_EXHAUSTED (default 1024). */
+  maxQueue?: number;
 }
 
 interface Replica {
@@ -47,6 +53,8 @@ interface Replica {
   /** Settles when the load ends (rejects when it failed). */
   ready: Promise<void>;
   loadMs: number;
+  /** The load was this worker's first of the artifact (it read and verified the file too). */
+  firstLoad: boolean;
   /** Memory charged against the budget, MiB: the profiled figure, or the measured RSS growth without one. */
   memoryMB: number;
   /** Set once loaded. */
@@ -80,6 +88,9 @@ export class ReplicaManager {
   #closed = false;
   #useSeq = 0;
   readonly #monitorTimer: NodeJS.Timeout;
+  readonly #estimator = new LatencyEstimator();
+  /** Artifacts this worker has loaded at least once (a later load finds the file read and verified). */
+  readonly #loadedArtifacts = new Set<string>();
 
   constructor(opts: ReplicaManagerOptions) {
     this.#o = opts;
@@ -111,9 +122,10 @@ export class ReplicaManager {
       // the system's choice, and refusing the request once the load is paid would help no one.
       const run = await r.batcher!.submit(input, coldStart ? undefined : deadline, r.groupOf?.(input.shape));
       r.monitor.answered(input.shape[0], run.queueMs + run.inferenceMs);
-      return { outputs: run.outputs, coldStart, timing: { queueMs: run.queueMs, loadMs: coldStart ? readyAt - arrived : 0, inferenceMs: run.inferenceMs }, batch: run.batch };
+      const timing = { queueMs: run.queueMs, loadMs: coldStart ? readyAt - arrived : 0, inferenceMs: run.inferenceMs, ...(coldStart ? { firstLoad: r.firstLoad } : {}) };
+      return { outputs: run.outputs, coldStart, timing, batch: run.batch };
     } catch (e) {
-      r.monitor.failed(input.shape[0], e instanceof InfaasError && e.code === 'DEADLINE_EXCEEDED');
+      r.monitor.failed(input.shape[0], e instanceof InfaasError && (e.code === 'DEADLINE_EXCEEDED' || e.code === 'RESOURCE_EXHAUSTED'));
       throw e;
     } finally {
       this.#release(r);
@@ -158,7 +170,8 @@ export class ReplicaManager {
       used += r.memoryMB;
       const stats = r.monitor.last;
       const state = r.state === 'active' ? r.health.state : r.state;
-      replicas.push({ variant: r.spec.name, state, queued: r.queued, lastUsedAt: r.lastUsedAt, memoryMB: r.memoryMB, ...(stats ? { stats } : {}) });
+      const estimate = this.#estimator.describe(r.spec.name);
+      replicas.push({ variant: r.spec.name, state, queued: r.queued, lastUsedAt: r.lastUsedAt, memoryMB: r.memoryMB, ...(stats ? { stats } : {}), ...(estimate ? { estimate } : {}) });
     }
     return {
       id: this.id,
@@ -228,7 +241,7 @@ export class ReplicaManager {
     let markGone = () => {};
     const gone = new Promise<void>((resolve) => (markGone = resolve));
     const r: Replica = {
-      spec, state: 'loading', ready: Promise.resolve(), loadMs: 0, memoryMB: need, monitor: new VariantMonitor(performance.now()), health: new VariantHealthTracker(this.#o.health),
+      spec, state: 'loading', ready: Promise.resolve(), loadMs: 0, firstLoad: !this.#loadedArtifacts.has(spec.artifactKey), memoryMB: need, monitor: new VariantMonitor(performance.now()), health: new VariantHealthTracker(this.#o.health),
       queued: 0, lastUsedAt: this.#now(), useSeq: ++this.#useSeq, gone, markGone,
     };
     r.ready = this.#load(r);
@@ -259,6 +272,7 @@ export class ReplicaManager {
 
   async #load(r: Replica): Promise<void> {
     const { spec } = r;
+    const started = performance.now();
     try {
       const path = await this.#o.resolvePath(spec.artifactKey, spec.sha256);
       const rssBefore = process.memoryUsage.rss();
@@ -270,7 +284,10 @@ export class ReplicaManager {
         throw e instanceof InfaasError ? e : invalidModel(`cannot load ${spec.name} (${spec.artifactKey}): ${(e as Error).message}`);
       }
       await warmUp(model);
-      r.loadMs = performance.now() - t0;
+      const ready = performance.now();
+      r.loadMs = ready - t0;
+      this.#loadedArtifacts.add(spec.artifactKey);
+      if (spec.loadMs !== undefined) this.#estimator.observeLoad(spec.name, ready - started, spec.loadMs, r.firstLoad, ready);
       r.model = model;
       r.batcher = this.#batcherFor(r, model);
       if (!(spec.memoryMB > 0)) r.memoryMB = Math.max(1, Math.round((process.memoryUsage.rss() - rssBefore) / 2 ** 20));
@@ -309,7 +326,17 @@ export class ReplicaManager {
       run: (t) => model.infer(t),
       monitor: r.monitor,
       now: () => performance.now(),
+      estimator: this.#estimator,
+      othersMs: (now) => this.#backlogMs(now, r),
+      ...(this.#o.maxQueue !== undefined ? { maxQueue: this.#o.maxQueue } : {}),
     });
+  }
+
+  /** Work queued on this worker's replicas other than `except`, ms. */
+  #backlogMs(now: number, except: Replica): number {
+    let ms = 0;
+    for (const r of this.#replicas.values()) if (r !== except && r.batcher) ms += r.batcher.backlogMs(now);
+    return ms;
   }
 
   /** Closes every variant's monitor window and updates its health state. */

@@ -1,0 +1,49 @@
+// Admission control (pure): whether a request with a latency SLO can still be answered in time given the work
+// queued ahead of it, and if not, when to try again. The controller asks it before sending a request to a worker,
+// and the worker again when the request reaches a replica's queue; both estimate the queue with the corrected
+// latencies of latency-estimator.ts. Requests without an SLO are never refused by it (only by a full queue).
+//
+// The wait ahead of a request on a worker is the drain time of every replica's queue there: a worker runs one
+// batch at a time across all its replicas, and its queues drain in batches of up to each variant's max batch.
+
+/** Time to run `samples` queued samples in batches of at most `maxBatch`: full batches, then the rest (ms). */
+export function drainMs(samples: number, maxBatch: number, batchMs: (samples: number) => number): number {
+  if (!(samples > 0)) return 0;
+  const b = Math.max(1, Math.floor(maxBatch));
+  const full = Math.floor(samples / b);
+  const rest = samples - full * b;
+  return (full > 0 ? full * batchMs(b) : 0) + (rest > 0 ? batchMs(rest) : 0);
+}
+
+export interface AdmissionCheck {
+  /** What is left of the request's SLO now, ms. */
+  budgetMs: number;
+  /** Expected wait before the request's batch starts (the work queued ahead of it), ms. */
+  waitMs: number;
+  /** Expected time of the request's own part: its batch's run, and the load first on a cold start, ms. */
+  serviceMs: number;
+  /** Expected cost outside the worker's queue, load and run (transport, controller), ms. Default 0. */
+  overheadMs?: number;
+}
+
+export type Admission =
+  | { admit: true; predictedMs: number }
+  | {
+      admit: false;
+      predictedMs: number;
+      /**
+       * 'queue': the request would fit were the queue shorter; retryAfterMs is how long the queue ahead takes to
+       * shrink enough (without new arrivals). 'alone': it cannot fit even with nothing queued; retryAfterMs is 0.
+       */
+      why: 'queue' | 'alone';
+      retryAfterMs: number;
+    };
+
+/** Admits a request when overhead + wait + service fits its budget. */
+export function admit(c: AdmissionCheck): Admission {
+  const overhead = c.overheadMs ?? 0;
+  const predictedMs = overhead + c.waitMs + c.serviceMs;
+  if (predictedMs <= c.budgetMs) return { admit: true, predictedMs };
+  if (overhead + c.serviceMs > c.budgetMs) return { admit: false, predictedMs, why: 'alone', retryAfterMs: 0 };
+  return { admit: false, predictedMs, why: 'queue', retryAfterMs: predictedMs - c.budgetMs };
+}

@@ -1,0 +1,91 @@
+// Tests of the latency estimator with a hand-stepped clock: factors per variant and batch bucket, load times apart
+// for a worker's first load, the overhead, fallbacks for what was never observed, robustness and staleness.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LatencyEstimator } from './latency-estimator.ts';
+
+const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} != ${b}`);
+
+test('nothing observed: the profile as is, no overhead', () => {
+  const e = new LatencyEstimator();
+  assert.equal(e.runFactor('v', 1), 1);
+  assert.equal(e.loadMs('v', 20, true), 20);
+  assert.equal(e.overheadMs(), 0);
+  assert.equal(e.describe('v'), undefined);
+});
+
+test('the first run replaces the prior; later runs move the factor by alpha, in log space', () => {
+  const e = new LatencyEstimator({ alpha: 0.5 });
+  e.observeRun('v', 1, 3, 1, 0); // 3x the profile
+  close(e.runFactor('v', 1), 3);
+  e.observeRun('v', 1, 1, 1, 1); // as profiled: the even warm-up average of log 3 and log 1
+  close(e.runFactor('v', 1), Math.sqrt(3));
+  // A run a hundredfold slower (a pause) is capped and, averaged in log space, moves the factor less than its mean would.
+  const f = new LatencyEstimator({ alpha: 0.1 });
+  for (let i = 0; i < 20; i++) f.observeRun('v', 1, 2, 1, i);
+  f.observeRun('v', 1, 10_000, 1, 21);
+  assert.ok(f.runFactor('v', 1) < 2 * 100 ** 0.1 + 1e-9 && f.runFactor('v', 1) > 2, String(f.runFactor('v', 1)));
+});
+
+test('per batch bucket, the nearest observed bucket otherwise, then every variant', () => {
+  const e = new LatencyEstimator();
+  e.observeRun('v', 1, 2, 1, 0); // bucket 1
+  e.observeRun('v', 8, 1, 2, 0); // bucket 5-8: 0.5
+  close(e.runFactor('v', 1), 2);
+  close(e.runFactor('v', 6), 0.5);
+  close(e.runFactor('v', 16), 0.5); // nearest: 5-8
+  close(e.runFactor('v', 2), 2); // 2: between 1 (one bucket away) and 5-8 (two away)
+  close(e.runFactor('v', 3), 0.5); // 3-4: one away from each, the larger wins
+  // A variant never observed borrows the geometric mean over every run.
+  close(e.runFactor('w', 1), 1);
+  const d = e.describe('v')!;
+  assert.deepEqual(d.runs, [{ maxBatch: 1, factor: 2, observed: 1 }, { maxBatch: 8, factor: 0.5, observed: 1 }]);
+});
+
+test('merged runs: replies of one run share its weight', () => {
+  const e = new LatencyEstimator({ alpha: 0.1 });
+  for (let i = 0; i < 50; i++) e.observeRun('v', 4, 1, 1, i); // as profiled, 50 runs
+  for (let r = 0; r < 32; r++) e.observeRun('v', 4, 4, 1, 60, 1 / 32); // one run at 4x, reported by its 32 requests
+  // One run's worth of weight: log-average moves by alpha, not by 32 x alpha.
+  close(e.runFactor('v', 4), 4 ** 0.1, 1e-6);
+  assert.equal(e.describe('v')!.runs[0].observed, 51);
+});
+
+test("load times: a worker's first load apart from reloads, each borrowing the other when missing", () => {
+  const e = new LatencyEstimator();
+  e.observeLoad('a', 60, 10, true, 0); // first load: 6x the profile (reads and verifies the file)
+  close(e.loadMs('a', 10, true), 60);
+  close(e.loadMs('a', 10, false), 60); // no reload seen yet: a first load's figure, an upper bound
+  e.observeLoad('a', 15, 10, false, 1);
+  close(e.loadMs('a', 10, false), 15);
+  close(e.loadMs('a', 10, true), 60);
+  // Another variant borrows the averages over all variants of the same kind.
+  close(e.loadMs('b', 4, true), 24);
+  close(e.loadMs('b', 4, false), 6);
+  assert.deepEqual({ first: e.describe('a')!.firstLoadFactor, reload: e.describe('a')!.loadFactor }, { first: 6, reload: 1.5 });
+});
+
+test('overhead: an average of milliseconds; bad observations are ignored', () => {
+  const e = new LatencyEstimator({ alpha: 0.5 });
+  e.observeOverhead(2, 0);
+  e.observeOverhead(4, 1);
+  close(e.overheadMs(), 3);
+  e.observeOverhead(NaN, 2);
+  e.observeOverhead(-1, 2);
+  e.observeRun('v', 1, 0, 1, 2);
+  e.observeRun('v', 1, 1, 0, 2);
+  e.observeLoad('v', Infinity, 1, true, 2);
+  close(e.overheadMs(), 3);
+  assert.equal(e.describe('v'), undefined);
+});
+
+test('an average unfed for staleMs restarts from its next observation', () => {
+  const e = new LatencyEstimator({ alpha: 0.1, staleMs: 1000 });
+  for (let i = 0; i < 30; i++) e.observeRun('v', 1, 1, 1, i);
+  e.observeRun('v', 1, 5, 1, 500); // fresh: moves by alpha
+  assert.ok(e.runFactor('v', 1) < 1.2);
+  e.observeRun('v', 1, 3, 1, 2000); // 1.5 s later: replaces
+  close(e.runFactor('v', 1), 3);
+  e.forget('v');
+  assert.equal(e.describe('v'), undefined);
+});

@@ -1,0 +1,164 @@
+// Corrections of the profiled latencies and load times by what the live system measures, so that selection and
+// admission predict what a request will really take. Pure and clock-injected: fed observations with their time,
+// asked for factors; no timers, no I/O. The controller feeds one from its replies, each worker one from its runs,
+// and the simulator could feed one from its simulated runs.
+//
+// What it learns, each as a moving average that a first observation replaces outright (a prior is only a guess)
+// and that restarts from the next observation once it went unfed for `staleMs`:
+// - per variant and batch bucket (1, 2, 3-4, 5-8, …): run time / profiled p50 at the run's batch, averaged in log
+//   space (a geometric mean: one run slowed tenfold by a pause moves it as little as one run ten times faster);
+// - per variant: load time / profiled load time, apart for a worker's first load of the artifact (it reads and
+//   verifies the file too, and is several times slower than a reload) and for later loads;
+// - the fixed cost of a request outside a worker's queue, load and run (transport, controller), ms.
+// A variant never observed borrows the average over every variant observed, then the profile as is (factor 1).
+
+import type { LatencyEstimate } from '../core/types.ts';
+
+export interface EstimatorOptions {
+  /** Weight of a new observation once warmed up (the first `1/alpha` are averaged evenly). Default 0.1. */
+  alpha?: number;
+  /** An average not fed for this long restarts from its next observation, ms. Default 300,000 (5 minutes). */
+  staleMs?: number;
+}
+
+/**
+ * A moving average with a warm-up: the first observations are averaged evenly, later ones with weight alpha. An
+ * observation of weight w counts as w observations (several replies of one merged run share one).
+ */
+class Average {
+  value = 0;
+  n = 0;
+  at = -Infinity;
+
+  add(x: number, now: number, alpha: number, staleMs: number, weight = 1): void {
+    if (now - this.at > staleMs) this.n = 0;
+    this.n += weight;
+    const a = weight === 1 ? alpha : 1 - (1 - alpha) ** weight;
+    this.value += (x - this.value) * Math.max(a, weight / this.n);
+    this.at = now;
+  }
+}
+
+/** Batch buckets: 1, 2, 3-4, 5-8, …, 2^(BUCKETS-2)+1 and above. */
+const BUCKETS = 14;
+/** A single ratio counts at most this far from 1 (log space): a broken clock reading cannot wreck an average. */
+const MAX_LOG_RATIO = Math.log(100);
+
+function bucketOf(batch: number): number {
+  if (batch <= 1) return 0;
+  return Math.min(BUCKETS - 1, Math.ceil(Math.log2(batch)));
+}
+
+interface VariantState {
+  /** Log of run / profiled p50, per batch bucket. */
+  runs: Average[];
+  /** Log of load / profiled load: a worker's first load of the artifact, and reloads. */
+  loadFirst: Average;
+  loadRepeat: Average;
+}
+
+const clampLog = (ratio: number) => Math.max(-MAX_LOG_RATIO, Math.min(MAX_LOG_RATIO, Math.log(ratio)));
+
+export class LatencyEstimator {
+  readonly #alpha: number;
+  readonly #staleMs: number;
+  readonly #variants = new Map<string, VariantState>();
+  readonly #allRuns = new Average();
+  readonly #allFirst = new Average();
+  readonly #allRepeat = new Average();
+  readonly #overhead = new Average();
+
+  constructor(o: EstimatorOptions = {}) {
+    this.#alpha = o.alpha ?? 0.1;
+    this.#staleMs = o.staleMs ?? 300_000;
+  }
+
+  /**
+   * A run of `batch` samples of `variant` took `observedMs`; its profile said `profiledMs` (p50 at that batch).
+   * `weight` < 1 when each of several replies of one run reports it (1 / the requests in the run).
+   */
+  observeRun(variant: string, batch: number, observedMs: number, profiledMs: number, now: number, weight = 1): void {
+    if (!(observedMs > 0) || !(profiledMs > 0) || !Number.isFinite(observedMs) || !(weight > 0)) return;
+    const x = clampLog(observedMs / profiledMs);
+    this.#state(variant).runs[bucketOf(batch)].add(x, now, this.#alpha, this.#staleMs, weight);
+    this.#allRuns.add(x, now, this.#alpha, this.#staleMs, weight);
+  }
+
+  /** Loading `variant` took `observedMs` against a profiled `profiledMs`; `first`: the worker's first load of its artifact. */
+  observeLoad(variant: string, observedMs: number, profiledMs: number, first: boolean, now: number): void {
+    if (!(observedMs > 0) || !(profiledMs > 0) || !Number.isFinite(observedMs)) return;
+    const x = clampLog(observedMs / profiledMs);
+    const s = this.#state(variant);
+    (first ? s.loadFirst : s.loadRepeat).add(x, now, this.#alpha, this.#staleMs);
+    (first ? this.#allFirst : this.#allRepeat).add(x, now, this.#alpha, this.#staleMs);
+  }
+
+  /** A request spent `ms` outside the worker's queue, load and run (transport, controller). */
+  observeOverhead(ms: number, now: number): void {
+    if (!(ms >= 0) || !Number.isFinite(ms)) return;
+    this.#overhead.add(ms, now, this.#alpha, this.#staleMs);
+  }
+
+  runFactor(variant: string, batch: number): number {
+    const s = this.#variants.get(variant);
+    if (s) {
+      const k = bucketOf(batch);
+      if (s.runs[k].n) return Math.exp(s.runs[k].value);
+      // The nearest bucket observed, the larger one on a tie (it is the slower per run).
+      for (let d = 1; d < BUCKETS; d++) {
+        if (k + d < BUCKETS && s.runs[k + d].n) return Math.exp(s.runs[k + d].value);
+        if (k - d >= 0 && s.runs[k - d].n) return Math.exp(s.runs[k - d].value);
+      }
+    }
+    return this.#allRuns.n ? Math.exp(this.#allRuns.value) : 1;
+  }
+
+  loadMs(variant: string, profiledMs: number, first: boolean): number {
+    return profiledMs * this.loadFactor(variant, first);
+  }
+
+  /** Observed / profiled load time of `variant` (see loadMs). */
+  loadFactor(variant: string, first: boolean): number {
+    const s = this.#variants.get(variant);
+    // Without a figure of the kind asked for, a reload borrows a first load's (an upper bound) and a first load a
+    // reload's (a lower bound), the variant's own before the average of all.
+    const order = first ? [s?.loadFirst, this.#allFirst, s?.loadRepeat, this.#allRepeat] : [s?.loadRepeat, this.#allRepeat, s?.loadFirst, this.#allFirst];
+    for (const a of order) if (a?.n) return Math.exp(a.value);
+    return 1;
+  }
+
+  overheadMs(): number {
+    return this.#overhead.n ? this.#overhead.value : 0;
+  }
+
+  /** What is known of a variant, for status (undefined when nothing was observed of it). */
+  describe(variant: string): LatencyEstimate | undefined {
+    const s = this.#variants.get(variant);
+    if (!s) return undefined;
+    const runs: LatencyEstimate['runs'] = [];
+    s.runs.forEach((a, k) => {
+      if (a.n) runs.push({ maxBatch: 2 ** k, factor: round3(Math.exp(a.value)), observed: Math.round(a.n) });
+    });
+    return {
+      runs,
+      ...(s.loadFirst.n ? { firstLoadFactor: round3(Math.exp(s.loadFirst.value)) } : {}),
+      ...(s.loadRepeat.n ? { loadFactor: round3(Math.exp(s.loadRepeat.value)) } : {}),
+    };
+  }
+
+  /** Forgets a variant (it left the catalogue). */
+  forget(variant: string): void {
+    this.#variants.delete(variant);
+  }
+
+  #state(variant: string): VariantState {
+    let s = this.#variants.get(variant);
+    if (!s) {
+      s = { runs: Array.from({ length: BUCKETS }, () => new Average()), loadFirst: new Average(), loadRepeat: new Average() };
+      this.#variants.set(variant, s);
+    }
+    return s;
+  }
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
