@@ -1,23 +1,30 @@
-// The online query path: select a variant (pure policy), choose a worker, run the batch there with what is left
-// of the request's latency SLO as its deadline (the worker rejects it early with DEADLINE_EXCEEDED when it can
-// no longer be met), retry once on another worker when the one running it dies (inference is idempotent), and
-// shape the reply (outputs, top-k labels, variant, worker, cold start, the merged batch it ran in, timing,
-// retries).
+// The online query path: select a variant (pure policy, on profiles corrected by measurement), choose a worker
+// (with the wait of the work in flight on each), admit the request only when it can still meet its SLO there
+// (admission-control.ts: else 429 RESOURCE_EXHAUSTED with when to retry, trying up to three workers first), run the
+// batch there with what is left of the request's latency SLO as its deadline (the worker checks it again), retry
+// once on another worker when the one running it dies (inference is idempotent), feed what the reply measured back
+// to the estimator, and shape the reply (outputs, top-k labels, variant, worker, cold start, the merged batch it ran
+// in, timing, the prediction, retries).
 
 import { performance } from 'node:perf_hooks';
 import { InfaasError, asInfaasError, invalid, notFound, unavailable } from '../core/errors.ts';
 import type { QuerySpec } from '../core/query.ts';
 import type { Tensor, UseCase, Variant, WorkerStatus } from '../core/types.ts';
-import type { Architecture } from '../core/types.ts';
 import { selectVariant, type Selection, type SelectionRequest } from '../policy/select-variant.ts';
+import { observeReply, queueFull, refusal } from './admission-control.ts';
 import type { Catalogue } from '../policy/catalogue.ts';
 import type { ClusterView } from '../policy/cluster-view.ts';
 import type { QueryDemand } from '../policy/scaling-policy.ts';
 import { chooseWorker } from '../policy/choose-worker.ts';
 import type { ModelIndex } from './model-index.ts';
 import type { LiveClusterView } from './live-cluster-view.ts';
-import type { InferOptions, MergedBatch, VariantSpec, WorkerClient } from '../protocol/worker-protocol.ts';
+import type { InferOptions, MergedBatch, WorkerClient } from '../protocol/worker-protocol.ts';
 import { MemoryPins, type PinSet } from './pins.ts';
+import { specOf } from './variant-spec.ts';
+import { topKOf, type Prediction } from './top-k.ts';
+
+export { specOf } from './variant-spec.ts';
+export type { Prediction } from './top-k.ts';
 
 /** Where the dispatcher finds workers. Implemented by the WorkerPool. */
 export interface WorkerSource {
@@ -26,12 +33,6 @@ export interface WorkerSource {
   get(id: string): WorkerClient | undefined;
   /** Latest status of every worker (cached; never blocks). */
   snapshot(): WorkerStatus[];
-}
-
-export interface Prediction {
-  index: number;
-  label?: string;
-  score: number;
 }
 
 export interface InferResult {
@@ -45,6 +46,8 @@ export interface InferResult {
   outputs: Array<{ name: string; shape: number[]; data: number[] }>;
   predictions?: Prediction[][];
   timing: { queueMs: number; loadMs: number; inferenceMs: number; totalMs: number };
+  /** What the controller predicted timing.totalMs would be when it sent the request (profiles corrected by measurement). */
+  predictedMs: number;
   reason: string;
   /** Times the request was sent again because the worker running it died (0 or 1). */
   retries: number;
@@ -78,7 +81,12 @@ export interface DispatcherOptions {
   route?: () => UseCaseRouter | undefined;
   /** Where explicit loads are pinned (default: in this process only). */
   pins?: PinSet;
+  /** Most requests this controller keeps in flight on one worker; more are refused with RESOURCE_EXHAUSTED (default 4096). */
+  maxInflightPerWorker?: number;
 }
+
+/** Workers tried for one request before it is refused for overload. */
+const ADMISSION_TRIES = 3;
 
 export class Dispatcher {
   readonly #index: () => ModelIndex;
@@ -92,6 +100,7 @@ export class Dispatcher {
   #slo = new Map<string, VariantDemand>();
   /** Variants loaded ahead of traffic by an operator: the autoscaler keeps them until they are unloaded by name. */
   readonly #pins: PinSet;
+  readonly #maxInflight: number;
 
   constructor(opts: DispatcherOptions) {
     this.#index = opts.index;
@@ -100,6 +109,7 @@ export class Dispatcher {
     this.#now = opts.now ?? (() => performance.now());
     this.#route = opts.route ?? (() => undefined);
     this.#pins = opts.pins ?? new MemoryPins();
+    this.#maxInflight = opts.maxInflightPerWorker ?? 4096;
   }
 
   /**
@@ -146,16 +156,17 @@ export class Dispatcher {
       const selection = this.#select(request, idx, now);
       const variant = selection.variant;
       if (spec.level !== 'variant' && attempt === 0) this.#noteSlo(variant.name, spec.latencyMs, spec.level === 'usecase' ? spec.minAccuracy : 0);
-      const client = this.#pickWorker(variant, failed.has(selection.workerId ?? '') ? undefined : selection.workerId, now, !selection.loaded, failed);
-      if (!client) throw unavailable(`no other worker could take the request after ${[...failed].join(', ')} failed: ${lastError?.message}`, { variant: variant.name, workers: [...failed] });
+      const { client, predictedMs } = this.#admit(spec, selection, now, started, batch, failed, lastError);
       const arch = idx.architecture(variant.arch);
-      this.#view.begin(variant, client.id);
+      this.#view.begin(variant, client.id, batch, now);
       let ok = false;
       try {
         // Exact-variant queries carry no SLO: no deadline, the worker never holds them back.
-        const opts: InferOptions | undefined = spec.level === 'variant' ? undefined : { budgetMs: spec.latencyMs - (performance.now() - started) };
+        const dispatched = performance.now();
+        const opts: InferOptions | undefined = spec.level === 'variant' ? undefined : { budgetMs: spec.latencyMs - (dispatched - started) };
         const reply = await client.infer(specOf(variant, arch), input, opts);
         ok = true;
+        observeReply(this.#view.estimator, idx.catalogue, variant, batch, reply, performance.now() - dispatched, this.#now());
         const outputs = Object.entries(reply.outputs).map(([name, t]) => ({ name, shape: t.shape, data: Array.from(t.data) }));
         const main = reply.outputs[arch.artifacts.find((a) => a.id === variant.artifactId)?.outputName ?? ''] ?? Object.values(reply.outputs)[0];
         const topK = spec.topK ?? (useCase.labels ? 3 : 0);
@@ -168,23 +179,24 @@ export class Dispatcher {
           ...(reply.batch ? { mergedBatch: reply.batch } : {}),
           outputs,
           ...(topK > 0 && main ? { predictions: topKOf(main, topK, useCase.labels) } : {}),
-          timing: { ...reply.timing, totalMs: performance.now() - started },
+          timing: { queueMs: reply.timing.queueMs, loadMs: reply.timing.loadMs, inferenceMs: reply.timing.inferenceMs, totalMs: performance.now() - started },
+          predictedMs: round3(predictedMs),
           reason: selection.reason,
           retries: attempt,
           ...(attempt > 0 && lastError ? { retriedAfter: { worker: [...failed][0], error: lastError.message } } : {}),
         };
       } catch (e) {
         const err = asInfaasError(e);
-        if (err.code === 'DEADLINE_EXCEEDED' && err.details?.neededMs !== undefined) {
+        if ((err.code === 'DEADLINE_EXCEEDED' && err.details?.neededMs !== undefined) || err.code === 'RESOURCE_EXHAUSTED') {
           ok = true; // the worker is healthy and holds the variant; it refused a request it could not finish in time
-          throw new InfaasError('DEADLINE_EXCEEDED', err.message, { ...err.details, worker: client.id, latencyMs: (spec as { latencyMs?: number }).latencyMs });
+          throw new InfaasError(err.code, err.message, { ...err.details, worker: client.id, latencyMs: (spec as { latencyMs?: number }).latencyMs });
         }
         if (err.code !== 'UNAVAILABLE' || attempt === 1) throw err;
         lastError = err; // the worker died under us: try once more, elsewhere
         failed.add(client.id);
         this.#view.dropWorker(client.id);
       } finally {
-        this.#view.end(variant, client.id, ok);
+        this.#view.end(variant, client.id, ok, batch);
       }
     }
     throw lastError ?? unavailable('no worker could run the request');
@@ -219,6 +231,36 @@ export class Dispatcher {
     return held.filter((id): id is string => id !== undefined);
   }
 
+  /**
+   * The worker to send a request to and its predicted total time, or the refusal: the worker the policy picks,
+   * then, while the request could not meet its SLO there, up to ADMISSION_TRIES - 1 others (another replica, or a
+   * new one on a worker with room). Counts a refused variant as one that wanted a replica no worker could take.
+   */
+  #admit(spec: QuerySpec, selection: Selection, now: number, started: number, batch: number, failed: ReadonlySet<string>, lastError?: InfaasError): { client: WorkerClient; predictedMs: number } {
+    const variant = selection.variant;
+    const sloMs = spec.level === 'variant' ? undefined : spec.latencyMs;
+    const paysLoad = !selection.loaded && sloMs !== undefined && selection.predictedMs > sloMs;
+    const tried = new Set(failed);
+    let first: InfaasError | undefined;
+    for (let i = 0; i < ADMISSION_TRIES; i++) {
+      const preferred = i === 0 && !failed.has(selection.workerId ?? '') ? selection.workerId : undefined;
+      const client = this.#pickWorker(variant, preferred, now, i === 0 && !selection.loaded, tried);
+      if (!client) {
+        if (first) break;
+        throw unavailable(`no other worker could take the request after ${[...failed].join(', ')} failed: ${lastError?.message}`, { variant: variant.name, workers: [...failed], retryAfterMs: 1000 });
+      }
+      const p = this.#view.predict(variant, client.id, batch, now);
+      const elapsedMs = performance.now() - started;
+      const no = this.#view.workerLoad(client.id) >= this.#maxInflight ? queueFull(variant.name, client.id, this.#maxInflight, p.waitMs) : refusal({ variant, worker: client.id, sloMs, elapsedMs, paysLoad }, p);
+      if (!no) return { client, predictedMs: elapsedMs + p.overheadMs + p.waitMs + p.serviceMs };
+      first ??= no;
+      if (no.code !== 'RESOURCE_EXHAUSTED') break;
+      tried.add(client.id);
+    }
+    if (first!.code === 'RESOURCE_EXHAUSTED') this.#unplaced.add(variant.name);
+    throw first!;
+  }
+
   #select(request: SelectionRequest, idx: ModelIndex, now: number): Selection {
     const route = request.kind === 'usecase' && request.maxCostPer1k === undefined ? this.#route() : undefined;
     if (!route || request.kind !== 'usecase') return selectVariant(request, idx.catalogue, this.#view, now);
@@ -243,9 +285,9 @@ export class Dispatcher {
     const clients = excluded?.size ? all.filter((c) => !excluded.has(c.id)) : all;
     if (!clients.length) {
       if (excluded?.size) return undefined;
-      throw unavailable('no worker is running (workers are starting or restarting); try again shortly');
+      throw unavailable('no worker is running (workers are starting or restarting); try again shortly', { retryAfterMs: 1000 });
     }
-    if (preferred) {
+    if (preferred && !excluded?.has(preferred)) {
       const c = this.#workers.get(preferred);
       if (c) return c;
     }
@@ -254,11 +296,19 @@ export class Dispatcher {
     // every worker already holds the variant or lacks the free memory for it, as in the simulator.
     const holds = (s: WorkerStatus) => s.replicas.some((r) => r.variant === variant.name && r.state !== 'inactive' && r.state !== 'unloading');
     if (wantNew && statuses.length && !statuses.some((s) => !holds(s) && s.memoryBudgetMB - s.memoryUsedMB >= variant.profile.memoryMB)) this.#unplaced.add(variant.name);
-    const views = statuses.map((s) => ({
-      ...s,
-      queued: this.#view.workerLoad(s.id),
-      replicas: s.replicas.map((r) => ({ ...r, estimatedWaitMs: 0 })),
-    }));
+    // The wait on a worker is the work in flight there on every variant (one batch runs at a time per worker); a
+    // replica this controller is loading is ready once its load is expected to end.
+    const ours = this.#view.replicas(variant.name);
+    const views = statuses.map((s) => {
+      const waitMs = this.#view.waitMs(s.id);
+      const loading = ours?.find((r) => r.workerId === s.id)?.readyAt;
+      return {
+        ...s,
+        queued: this.#view.workerLoad(s.id),
+        waitMs,
+        replicas: s.replicas.map((r) => ({ ...r, estimatedWaitMs: waitMs, ...(r.variant === variant.name && loading !== undefined ? { readyAt: loading } : {}) })),
+      };
+    });
     const id = views.length ? chooseWorker(variant, views, now) : undefined;
     return (id && clients.find((c) => c.id === id)) || clients[0];
   }
@@ -276,33 +326,4 @@ function toSelectionRequest(spec: QuerySpec, batch: number): SelectionRequest {
   }
 }
 
-const specCache = new WeakMap<Variant, VariantSpec>();
-
-/** What a worker needs to load and run a variant (cached per variant object). */
-export function specOf(v: Variant, arch: Architecture): VariantSpec {
-  let s = specCache.get(v);
-  if (!s) {
-    const artifact = arch.artifacts.find((a) => a.id === v.artifactId);
-    if (!artifact) throw new InfaasError('INTERNAL', `variant ${v.name} has no artifact ${v.artifactId}`);
-    s = {
-      name: v.name, artifactKey: artifact.key, ...(artifact.sha256 ? { sha256: artifact.sha256 } : {}), threads: v.config.threads, optLevel: v.config.optLevel, maxBatch: v.config.maxBatch, memoryMB: v.profile.memoryMB,
-      latency: v.profile.latency.map((l) => ({ batch: l.batch, p50: round3(l.p50), p95: round3(l.p95) })),
-    };
-    specCache.set(v, s);
-  }
-  return s;
-}
-
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
-
-/** Top-k (index, label, score) per sample of a [B, C] output. */
-export function topKOf(t: Tensor, k: number, labels?: string[]): Prediction[][] {
-  const [b, c] = [t.shape[0], t.data.length / t.shape[0]];
-  const out: Prediction[][] = [];
-  for (let i = 0; i < b; i++) {
-    const row = t.data.subarray(i * c, (i + 1) * c);
-    const idx = Array.from({ length: c }, (_, j) => j).sort((x, y) => row[y] - row[x]).slice(0, Math.min(k, c));
-    out.push(idx.map((j) => ({ index: j, ...(labels?.[j] !== undefined ? { label: labels[j] } : {}), score: row[j] })));
-  }
-  return out;
-}

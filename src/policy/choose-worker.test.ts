@@ -96,3 +96,12 @@ test('UNAVAILABLE with no workers, or when none can hold the variant', () => {
   assert.match(code([]), /^UNAVAILABLE no workers/);
   assert.match(code([worker('a', { memoryBudgetMB: 20 })]), /^UNAVAILABLE no worker can hold v: it needs 30 MiB/);
 });
+
+test('cold start: the least busy worker with room first, then the most free memory', () => {
+  const ws = [worker('roomy', { memoryUsedMB: 0, waitMs: 12 }), worker('idle', { memoryUsedMB: 50, waitMs: 0 }), worker('busy', { memoryUsedMB: 60, waitMs: 3 })];
+  const p = planWorker(V, ws, NOW);
+  assert.deepEqual([p.workerId, p.coldStart], ['idle', true]);
+  assert.match(p.reason, /most free memory/);
+  assert.equal(planWorker(V, [ws[0], ws[2]], NOW).workerId, 'busy');
+  assert.match(planWorker(V, [ws[0], ws[2]], NOW).reason, /least busy worker with room/);
+});

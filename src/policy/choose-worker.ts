@@ -1,5 +1,5 @@
 // Worker choice for a selected variant: the least-waiting healthy replica when it is loaded, else the
-// worker with the most free memory (or the one where LRU eviction makes room) for a cold start.
+// least busy worker with room (then the most free memory), or the one where LRU eviction makes room, for a cold start.
 // Pure: the clock is an argument.
 
 import { unavailable } from '../core/errors.ts';
@@ -29,6 +29,8 @@ export interface WorkerView {
   memoryUsedMB: number;
   /** Requests waiting or running on the worker, all variants together. */
   queued: number;
+  /** Expected wait (ms) of new work on the worker: the work in flight there, all variants together (default 0). */
+  waitMs?: number;
   replicas: readonly WorkerReplicaView[];
   /** The worker takes no new work before this time (e.g. INFaaS's 2 s back-off after a burst). */
   skipUntil?: number;
@@ -53,7 +55,7 @@ export function chooseWorker(variant: Variant, workers: readonly WorkerView[], n
  * 1. A serving (active/loading) replica with the least wait at `now`; ties: fewer queued on the replica,
  *    then on the worker, then worker id. (INFaaS looks at the 3 least-loaded; this looks at all.)
  * 2. Else a cold start on a worker not holding the variant, preferring the variant's worker class:
- *    the most free memory among those it fits, ties to fewer queued then id; else the worker where LRU
+ *    the least wait among those it fits, then the most free memory, then fewer queued, then id; else the worker where LRU
  *    eviction frees enough with the fewest evictions, ties to fewer queued then id.
  * 3. Else the overloaded/interfered replica with the least wait (degraded, better than refusing).
  * Workers with `skipUntil > now` are passed over unless every worker is.
@@ -108,10 +110,12 @@ function coldStart(pool: readonly WorkerView[], variant: Variant): WorkerChoice 
   let roomy: WorkerView | undefined;
   for (const w of pool) {
     if (w.memoryBudgetMB - w.memoryUsedMB < need) continue;
-    if (!roomy || freeOf(w) > freeOf(roomy) || (freeOf(w) === freeOf(roomy) && fewerQueued(w, roomy))) roomy = w;
+    const [wait, best] = [w.waitMs ?? 0, roomy?.waitMs ?? 0];
+    if (!roomy || wait < best || (wait === best && (freeOf(w) > freeOf(roomy) || (freeOf(w) === freeOf(roomy) && fewerQueued(w, roomy))))) roomy = w;
   }
   if (roomy) {
-    return { workerId: roomy.id, coldStart: true, evictions: [], reason: `cold start of ${variant.name} on ${roomy.id}, the worker with the most free memory (${freeOf(roomy)} MiB)` };
+    const why = roomy.waitMs ? `the least busy worker with room (${freeOf(roomy)} MiB free)` : `the worker with the most free memory (${freeOf(roomy)} MiB)`;
+    return { workerId: roomy.id, coldStart: true, evictions: [], reason: `cold start of ${variant.name} on ${roomy.id}, ${why}` };
   }
   let pick: { w: WorkerView; ev: string[] } | undefined;
   for (const w of pool) {

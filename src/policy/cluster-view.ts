@@ -2,7 +2,7 @@
 // where, in what state and how busy. Implemented by the controller (from worker heartbeats) and by the
 // simulator; `clusterViewOf` is a ready-made Map-backed implementation.
 
-import type { ReplicaState } from '../core/types.ts';
+import type { ReplicaState, Variant } from '../core/types.ts';
 
 /** One loaded (or loading) replica of a variant on one worker. */
 export interface ReplicaView {
@@ -40,6 +40,21 @@ export interface ClusterView {
    * with, so the profile's latency would be a promise the worker cannot keep.
    */
   maxThreads?(): number;
+  /**
+   * Corrections of the profiles by what the live system measured (optional; the profiles as they are when absent).
+   * Selection predicts with them: overhead + wait + p95 × runFactor, or overhead + loadMs + p95 × runFactor.
+   */
+  corrections?(): ProfileCorrections | undefined;
+}
+
+/** The profiles corrected by measurement (src/policy/latency-estimator.ts feeds them). */
+export interface ProfileCorrections {
+  /** Observed / profiled run time of `variant` at `batch` (1: as profiled). */
+  runFactor(variant: string, batch: number): number;
+  /** Expected time (ms) to load `variant` for a cold start in this cluster (its profile says `profile.loadMs`). */
+  loadMs(variant: Variant): number;
+  /** Expected cost of a request outside the workers' queues, loads and runs (transport, controller), ms. */
+  overheadMs(): number;
 }
 
 /** True for replica states that may take new requests. */

@@ -208,3 +208,32 @@ test('a variant needing more threads than any worker has is never cold-started',
   // alternatives name only variants the workers can run
   assert.throws(() => selectVariant(uc(85, 1), threads, oneThread, NOW), (e: unknown) => e instanceof InfaasError && !JSON.stringify(e.details).includes('k.t2'));
 });
+
+test('with measured corrections: run factors, measured load times and the overhead decide, not the raw profile', () => {
+  const corrections = (run: Record<string, number>, load: Record<string, number>, overheadMs: number) => ({
+    runFactor: (v: string) => run[v] ?? 1,
+    loadMs: (v: { name: string; profile: { loadMs: number } }) => load[v.name] ?? v.profile.loadMs,
+    overheadMs: () => overheadMs,
+  });
+  const withCorrections = (c: ReturnType<typeof corrections>, replicas: Parameters<typeof clusterOf>[0] = {}) => ({ ...clusterOf(replicas), corrections: () => c });
+  // As profiled, s.cheap cold-starts within 10 ms (5 + 0.4). Measured, its load takes 18 ms: s.fast (5 ms) fits.
+  const slowLoad = selectVariant(uc(85, 10), cat, withCorrections(corrections({}, { 's.cheap': 18 }, 0)), NOW);
+  assert.deepEqual([slowLoad.variant.name, slowLoad.loaded, slowLoad.predictedMs], ['s.fast', false, 5.2]);
+  assert.match(slowLoad.reason, /load 5 ms/);
+  // Nothing fits with its measured load: the cheapest whose p95 fits pays it once, and the reason says the measured figure.
+  const steady = selectVariant(uc(85, 10), cat, withCorrections(corrections({}, { 's.cheap': 18, 's.fast': 30 }, 0)), NOW);
+  assert.deepEqual([steady.variant.name, steady.predictedMs], ['s.cheap', 18.4]);
+  assert.match(steady.reason, /pays the load \(18 ms\)/);
+  // Loaded s.fast runs 20x its profile: wait 1 + 20 x 0.2 + overhead 1.5 misses 5 ms; m.fast (1 + 1 + 1.5) fits.
+  const loaded = { 'm.fast': [{ workerId: 'w1', estimatedWaitMs: 1 }], 's.fast': [{ workerId: 'w2', estimatedWaitMs: 1 }] };
+  const slowRun = selectVariant(uc(85, 5), cat, withCorrections(corrections({ 's.fast': 20 }, {}, 1.5), loaded), NOW);
+  assert.deepEqual([slowRun.variant.name, slowRun.workerId, slowRun.predictedMs], ['m.fast', 'w1', 3.5]);
+  // m.fast at 3x (1 + 3 + 1.5) misses it too: no loaded replica fits.
+  const slower = selectVariant(uc(85, 5), cat, withCorrections(corrections({ 's.fast': 20, 'm.fast': 3 }, {}, 1.5), loaded), NOW);
+  assert.equal(slower.loaded, false);
+  // The overhead alone can make an SLO unsatisfiable.
+  assert.equal(code(() => selectVariant({ kind: 'arch', arch: 's', latencyMs: 0.5, batch: 1 }, cat, withCorrections(corrections({}, {}, 1)), NOW)), 'SLO_UNSATISFIABLE');
+  // An exact variant: predicted with its measured load and the overhead.
+  const exact = selectVariant({ kind: 'variant', variant: 's.cheap', batch: 1 }, cat, withCorrections(corrections({ 's.cheap': 2 }, { 's.cheap': 18 }, 1)), NOW);
+  assert.equal(exact.predictedMs, 18 + 1 + 0.8);
+});

@@ -40,6 +40,10 @@ export interface Selection {
 /**
  * Chooses a variant for a request.
  *
+ * Latencies are the profile's, or, when the cluster view has corrections (measured by the live system), the
+ * profile's corrected: p95 × the variant's run factor at the batch, the measured load time, plus the overhead of a
+ * request outside the workers (ClusterView.corrections).
+ *
  * Candidates have maxBatch ≥ batch, accuracy ≥ minAccuracy (use-case level) and costPer1k ≤ maxCostPer1k
  * (when given). Among them, in order:
  * 1. a variant with a serving replica (active/loading, not overloaded/interfered) whose replica wait + p95
@@ -90,6 +94,10 @@ export function selectVariant(req: SelectionRequest, catalogue: Catalogue, clust
     }
   }
   const what = arch !== undefined ? `architecture ${arch}` : `use case ${useCase}`;
+  const corr = cluster.corrections?.();
+  const overhead = corr ? corr.overheadMs() : 0;
+  /** Time of the request's own run (ms): p95 at the batch, corrected and with the overhead when measured. */
+  const runOf = (e: CatalogueEntry): number => (corr ? overhead + p95At(e, batch) * corr.runFactor(e.name, batch) : p95At(e, batch));
   const goal = (): string => minAcc > 0 ? `reaches ${fmtAcc(minAcc)}% accuracy within ${fmtMs(slo)} ms` : `answers within ${fmtMs(slo)} ms`;
 
   // Tier 1: serving replicas. Iterate the smaller of the loaded set and the request's group: usually the loaded
@@ -105,7 +113,7 @@ export function selectVariant(req: SelectionRequest, catalogue: Catalogue, clust
     if (e.maxBatch < batch || e.accuracy < minAcc || e.costPer1k > cap) continue;
     const r = bestServingReplica(cluster.replicas(name), now);
     if (!r) continue;
-    const pred = replicaWait(r, now) + p95At(e, batch);
+    const pred = replicaWait(r, now) + runOf(e);
     if (pred > slo) continue;
     if (!best || better(e, pred, best, bestPred)) {
       best = e;
@@ -127,29 +135,36 @@ export function selectVariant(req: SelectionRequest, catalogue: Catalogue, clust
   // Tiers 2 and 3: one cost-ordered scan; stop once a full fit is found and the cost rises.
   let steady: CatalogueEntry | undefined;
   let steadyPred = Infinity;
+  let steadyLoad = 0;
+  let bestLoad = 0;
   const { entries, cost, accuracy, maxBatch, loadMs, minP95 } = group;
   const maxThreads = cluster.maxThreads?.() ?? Infinity;
   for (let i = 0, n = entries.length; i < n; i++) {
     const c = cost[i];
     if (c > cap || (best && c > best.costPer1k)) break;
-    if (maxBatch[i] < batch || accuracy[i] < minAcc || minP95[i] > slo || entries[i].variant.config.threads > maxThreads) continue;
-    if (steady && c > steady.costPer1k) {
+    if (maxBatch[i] < batch || accuracy[i] < minAcc || entries[i].variant.config.threads > maxThreads) continue;
+    // Bounds from the profile's own figures (a measured correction may lower or raise them).
+    if (!corr && minP95[i] > slo) continue;
+    if (!corr && steady && c > steady.costPer1k) {
       // The cheapest steady-state fit is known: only a full fit (load included) could still win.
       if (slo < group.minColdMs) break;
       if (loadMs[i] + minP95[i] > slo) continue;
     }
     const e = entries[i];
-    const p95 = p95At(e, batch);
+    const p95 = runOf(e);
     if (p95 > slo) continue;
-    const pred = loadMs[i] + p95;
+    const load = corr ? corr.loadMs(e.variant) : loadMs[i];
+    const pred = load + p95;
     if (pred <= slo) {
       if (!best || better(e, pred, best, bestPred)) {
         best = e;
         bestPred = pred;
+        bestLoad = load;
       }
     } else if (!steady || better(e, pred, steady, steadyPred)) {
       steady = e;
       steadyPred = pred;
+      steadyLoad = load;
     }
   }
   if (best) {
@@ -157,7 +172,7 @@ export function selectVariant(req: SelectionRequest, catalogue: Catalogue, clust
       variant: best.variant, loaded: false, predictedMs: bestPred,
       // Built only when read: formatting it on every call was a quarter of the simulator's CPU.
       get reason() {
-        return `no loaded variant of ${what} ${goal()}; cold-starting the cheapest that does: ${best.name} (load ${fmtMs(best.loadMs)} ms + p95 ${fmtMs(bestPred - best.loadMs)} ms, ${fmtCost(best.costPer1k)} per 1k)`;
+        return `no loaded variant of ${what} ${goal()}; cold-starting the cheapest that does: ${best.name} (load ${fmtMs(bestLoad)} ms + p95 ${fmtMs(bestPred - bestLoad)} ms, ${fmtCost(best.costPer1k)} per 1k)`;
       },
     };
   }
@@ -166,7 +181,7 @@ export function selectVariant(req: SelectionRequest, catalogue: Catalogue, clust
       variant: steady.variant, loaded: false, predictedMs: steadyPred,
       // Built only when read: formatting it on every call was a quarter of the simulator's CPU.
       get reason() {
-        return `no variant of ${what} ${goal()} including its load time; cold-starting ${steady.name}: this request pays the load (${fmtMs(steady.loadMs)} ms) and misses the SLO, later ones meet it (p95 ${fmtMs(steadyPred - steady.loadMs)} ms)`;
+        return `no variant of ${what} ${goal()} including its load time; cold-starting ${steady.name}: this request pays the load (${fmtMs(steadyLoad)} ms) and misses the SLO, later ones meet it (p95 ${fmtMs(steadyPred - steadyLoad)} ms)`;
       },
     };
   }
@@ -187,7 +202,9 @@ function selectExact(name: string, batch: number, cap: number, catalogue: Catalo
       alternatives: {},
     });
   }
-  const p95 = p95At(e, batch);
+  const corr = cluster.corrections?.();
+  const p95 = corr ? corr.overheadMs() + p95At(e, batch) * corr.runFactor(name, batch) : p95At(e, batch);
+  const load = corr ? corr.loadMs(e.variant) : e.loadMs;
   const r = bestServingReplica(cluster.replicas(name), now);
   if (r) {
     const pred = replicaWait(r, now) + p95;
@@ -195,10 +212,10 @@ function selectExact(name: string, batch: number, cap: number, catalogue: Catalo
   }
   const flagged = (cluster.replicas(name)?.length ?? 0) > 0;
   return {
-    variant: e.variant, loaded: false, predictedMs: e.loadMs + p95,
+    variant: e.variant, loaded: false, predictedMs: load + p95,
     // Built only when read: formatting it on every call was a quarter of the simulator's CPU.
     get reason() {
-      return `requested variant ${name}, ${flagged ? 'every replica overloaded or interfered: loading another' : 'not loaded: cold start'} (load ${fmtMs(e.loadMs)} ms)`;
+      return `requested variant ${name}, ${flagged ? 'every replica overloaded or interfered: loading another' : 'not loaded: cold start'} (load ${fmtMs(load)} ms)`;
     },
   };
 }
