@@ -1,6 +1,10 @@
 // Composition root of the `infaas` command: wires the CLI to the process (streams, env, exit code) and the server.
 
 import { runCli } from '../cli/main.ts';
+import { disableOrtTelemetry } from './ort-telemetry.ts';
+
+// Before any command may load ONNX Runtime (the server, a worker, a profiling child inherit it).
+disableOrtTelemetry();
 
 const code = await runCli(process.argv.slice(2), {
   stdout: (text) => void process.stdout.write(text),

@@ -3,10 +3,11 @@
 // controller, and starts REST. One code path for both modes: with the embedded store this process is the only
 // controller (and always the autoscaling leader); with Redis it is one of several.
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { configFromEnv, loadConfig, type AutoscalePolicyName, type InfaasConfig } from '../config/config.ts';
+import { InfaasError, asInfaasError, unavailable } from '../core/errors.ts';
 import { keys } from '../metadata/metadata-store.ts';
 import type { ClusterSettings } from '../protocol/worker-record.ts';
 import type { Provisioner } from '../provisioner/provisioner.ts';
@@ -33,6 +34,9 @@ import { ModelChecker } from '../profiler/model-check.ts';
 import { variantsFromProfileFile } from '../profiler/precomputed.ts';
 import { openMetadataStore, openRepository } from './implementations.ts';
 import { registerZoo } from './register-zoo.ts';
+import { disableOrtTelemetry } from './ort-telemetry.ts';
+import { checkListenable, listenError, prepareDataDir, prepareSocketDir } from './startup-checks.ts';
+import { Teardown } from './teardown.ts';
 
 export interface ServerOptions {
   port?: number;
@@ -71,18 +75,38 @@ export interface RunningServer {
 const STATUS_EVERY_MS = 1000;
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  disableOrtTelemetry();
   const dataDir = resolve(opts.dataDir ?? '.infaas');
-  mkdirSync(dataDir, { recursive: true });
+  prepareDataDir(dataDir);
   const config = loadConfig(dataDir, overridesOf(opts));
   const log = opts.verbose ? (s: string) => process.stderr.write(`${s}\n`) : () => undefined;
   const logger = (tag: string): PoolLogger => ({ info: log, warn: (m) => process.stderr.write(`[${tag}] ${m}\n`), error: (m) => process.stderr.write(`[${tag}] ERROR ${m}\n`) });
+  await checkListenable(config.host, config.port);
+  // Everything acquired from here on is released, last first, by close() or when the start fails half-way.
+  const teardown = new Teardown((name, e) => logger('shutdown').error(`${name}: ${e instanceof Error ? e.message : String(e)}`));
+  try {
+    return await start(opts, config, dataDir, teardown, log, logger);
+  } catch (e) {
+    await teardown.run();
+    throw e;
+  }
+}
+
+async function start(
+  opts: ServerOptions, config: InfaasConfig, dataDir: string, teardown: Teardown, log: (s: string) => void, logger: (tag: string) => PoolLogger,
+): Promise<RunningServer> {
   const distributed = config.metadata !== undefined;
   const controllerId = config.controllerId ?? (distributed ? `${hostname()}-${process.pid}` : 'controller');
 
-  const { store, where } = await openMetadataStore(config.metadata, dataDir);
+  const { store, where } = await openMetadataStore(config.metadata, dataDir).catch((e: unknown) => {
+    // The embedded store's lock names the process holding the data dir: say what to do about it.
+    throw e instanceof InfaasError && typeof e.details?.pid === 'number' ? unavailable(`${e.message} (another infaas server?): stop it, or give another --data-dir`, e.details) : e;
+  });
+  teardown.add('metadata store', () => store.close());
   // Several controllers share one repository: without one configured, a controller joins the cluster's.
   const cluster = distributed ? await store.get<ClusterSettings>(keys.cluster) : undefined;
   const repository = openRepository(config.repository ?? cluster?.repository ?? join(dataDir, 'models'), join(dataDir, 'cache'), opts.env ?? {});
+  teardown.add('model repository', () => repository.close());
   if (cluster && cluster.repository !== repository.url) {
     process.stderr.write(`[controller] this controller's model repository ${repository.url} is not the cluster's ${cluster.repository}: it becomes the cluster's for workers started from now on\n`);
   }
@@ -94,19 +118,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let index = ModelIndex.empty();
   const sync = new CatalogueSync({ store, get: () => index, set: (i) => (index = i), log: logger('catalogue') });
   sync.start();
+  teardown.add('catalogue sync', () => sync.close());
   index = await ModelIndex.load(store);
   // Every worker (at boot and added by the autoscaler) is of this class: no variant needing more threads is cold-started.
   const view = new LiveClusterView({ maxThreads: workerClass.threads });
 
   // Local workers listen on Unix sockets (measurably faster than loopback TCP, bench/transport.ts) unless other
-  // controllers must reach them too.
-  const socketDir = mkdtempSync(join(tmpdir(), 'infaas-'));
-  const unix = (config.provisioner.localTransport ?? (distributed ? 'tcp' : 'unix')) === 'unix';
+  // controllers must reach them too. The sockets live in the data dir (this process holds its lock).
+  const unix = config.provisioner.kind === 'local' && (config.provisioner.localTransport ?? (distributed ? 'tcp' : 'unix')) === 'unix';
+  const socketDir = unix ? prepareSocketDir(dataDir) : undefined;
+  if (socketDir) teardown.add('socket directory', () => rmSync(socketDir, { recursive: true, force: true }));
   if (distributed && config.provisioner.kind === 'local' && /^(127\.|localhost$|::1$)/.test(config.host)) {
     process.stderr.write(`[controller] local workers listen on ${config.host} (--host): controllers on other hosts cannot reach them; give --host 0.0.0.0 (or an address they reach), or start workers with \`infaas worker\`\n`);
   }
-  const provisioner = await makeProvisioner(config, { repository: repository.url, socketDir: unix ? socketDir : undefined, cacheDir: join(dataDir, 'cache'), controllerId, env: opts.env ?? {} });
+  const provisioner = await makeProvisioner(config, { repository: repository.url, socketDir, cacheDir: join(dataDir, 'cache'), controllerId, env: opts.env ?? {} });
+  if (provisioner) teardown.add('provisioner', () => provisioner.shutdown());
   const recorder = distributed ? undefined : new WorkerStateRecorder(store); // distributed workers heartbeat their own records
+  if (recorder) teardown.add('worker state recorder', () => recorder.close());
   const pool = new WorkerPool({
     ...(provisioner ? { provisioner } : {}),
     timeoutMs: config.workerTimeoutMs,
@@ -117,11 +145,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
     log: logger('pool'),
   });
+  teardown.add('worker pool', () => pool.close());
   await pool.start({ workerClass, count: provisioner?.kind === 'local' ? config.initialWorkers.count : 0 });
   const directory = distributed ? new WorkerDirectory({ store, adopt: (w) => pool.adopt(w), log: logger('directory') }) : undefined;
+  if (directory) teardown.add('worker directory', () => directory.close());
   await directory?.start();
 
   const checker = new ModelChecker();
+  teardown.add('model checker', () => checker.close());
   const profiler: ProfilerRunner = {
     check: (job) => checker.check(job),
     profile: (job, onProgress) =>
@@ -142,6 +173,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
   });
   const pins = new StorePins(store);
+  teardown.add('pins', () => pins.close());
   await pins.start();
   // While the autoscaling loop exists, use-case queries are routed by its policy (as in the simulator), on every controller.
   let autoscaler: AutoscalerLoop | undefined;
@@ -149,19 +181,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const dispatcher = new Dispatcher({ index: () => index, workers: pool, view, pins, route: () => (autoscaler ? viaPolicy : undefined) });
   const windows = new SharedWindows({ store, controllerId, take: () => dispatcher.takeWindow() });
   windows.start();
+  teardown.add('dispatch windows', () => windows.close());
   const schedule = config.autoscaling.policy === 'ours' && config.autoscaling.schedule ? scheduleForecast(config.autoscaling.schedule) : undefined;
   const scheduleStatus = () => (schedule ? { schedule: { leadS: schedule.leadMs / 1000, expectedQps: forecastPeak(schedule, Date.now()) } } : {});
   if (config.autoscaling.schedule) {
     if (!schedule) process.stderr.write(`[autoscaler] the load schedule is not used: autoscaling is ${config.autoscaling.policy}\n`);
     for (const w of pastWindows(config.autoscaling.schedule, Date.now())) process.stderr.write(`[autoscaler] the load schedule's window at ${w.start} is over already\n`);
-  }
-  if (config.autoscaling.policy !== 'off') {
-    autoscaler = new AutoscalerLoop({
-      policy: livePolicy(config.autoscaling, workerClass.name, schedule), pool, index: () => index, workerClasses: config.workerClasses,
-      minWorkers: config.initialWorkers.count, maxWorkers: config.autoscaling.maxWorkers, window: () => windows.merged(), log: logger('autoscaler'),
-    });
-    if (schedule) log(`load schedule: ${config.autoscaling.schedule!.windows.length} window(s), planned ${schedule.leadMs / 1000} s ahead`);
-    log(`autoscaling with policy ${config.autoscaling.policy} (at most ${config.autoscaling.maxWorkers} workers) while this controller leads`);
   }
   const election = new LeaderElection({
     store, id: controllerId, ttlMs: config.leaseMs,
@@ -172,7 +197,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
     onDeposed: () => distributed && log(`controller ${controllerId} no longer leads the autoscaling loop`),
   });
+  teardown.add('leader election', () => election.resign());
+  if (config.autoscaling.policy !== 'off') {
+    const a = new AutoscalerLoop({
+      policy: livePolicy(config.autoscaling, workerClass.name, schedule), pool, index: () => index, workerClasses: config.workerClasses,
+      minWorkers: config.initialWorkers.count, maxWorkers: config.autoscaling.maxWorkers, window: () => windows.merged(), log: logger('autoscaler'),
+    });
+    autoscaler = a;
+    teardown.add('autoscaler', () => a.close());
+    if (schedule) log(`load schedule: ${config.autoscaling.schedule!.windows.length} window(s), planned ${schedule.leadMs / 1000} s ahead`);
+    log(`autoscaling with policy ${config.autoscaling.policy} (at most ${config.autoscaling.maxWorkers} workers) while this controller leads`);
+  }
   await election.update().catch(() => undefined);
+  teardown.add('registry', () => registry.close());
 
   // One control loop runs every periodic task, each in its own try/catch.
   const loop = new ControlLoop({ log: logger('control') });
@@ -191,6 +228,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
   });
   loop.start();
+  teardown.add('control loop', () => loop.close());
 
   const api = new InfaasApi({
     index: () => index, registry, dispatcher, workers: () => pool.snapshot(),
@@ -203,45 +241,27 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (resumed) log(`resuming ${resumed} interrupted registration(s)`);
 
   const app = await buildRestServer(api, { bodyLimit: config.maxBodyBytes, modelLimit: config.maxModelBytes });
+  teardown.add('REST server', () => app.close());
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (e) {
-    await app.close().catch(() => undefined);
-    await shutdown();
-    throw e;
+    throw listenError(e, config.host, config.port);
   }
   const addr = app.server.address();
   const url = `http://${config.host}:${typeof addr === 'object' && addr ? addr.port : config.port}`;
   log(`INFaaS serving on ${url} (controller ${controllerId}; metadata ${where}; models ${repository.url}; ${pool.clients().length} worker(s), ${index.variants.size} variants)`);
 
-  async function shutdown(): Promise<void> {
-    await loop.close();
-    await registry.close().catch(() => undefined);
-    await checker.close();
-    await autoscaler?.close();
-    await election.resign();
-    windows.close();
-    pins.close();
-    sync.close();
-    directory?.close();
-    await pool.close();
-    await provisioner?.shutdown();
-    await recorder?.close();
-    rmSync(socketDir, { recursive: true, force: true });
-    repository.close();
-    await store.close();
-  }
-  let closing: Promise<void> | undefined;
   const server: RunningServer = {
     url, api, registry, config, controllerId, election,
     ...(autoscaler ? { autoscaler } : {}),
-    close: () =>
-      (closing ??= (async () => {
-        await app.close();
-        await shutdown();
-      })()),
+    close: () => teardown.run(),
   };
-  if (opts.demo) await registerZoo(api, registry, log);
+  if (opts.demo) {
+    await registerZoo(api, registry, log).catch((e: unknown) => {
+      const err = asInfaasError(e);
+      throw new InfaasError(err.code, `registering the bundled model zoo failed: ${err.message}`, err.details);
+    });
+  }
   return server;
 }
 

@@ -16,6 +16,7 @@ import { serveWorker } from '../transport/worker-server.ts';
 import { WorkerHeartbeat } from '../worker/heartbeat.ts';
 import { ReplicaManager } from '../worker/replica-manager.ts';
 import { openMetadataStore, openRepository } from './implementations.ts';
+import { disableOrtTelemetry } from './ort-telemetry.ts';
 
 export interface RunningWorker {
   id: string;
@@ -27,6 +28,7 @@ export interface RunningWorker {
 }
 
 export async function runWorker(opts: WorkerOptions, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<RunningWorker> {
+  disableOrtTelemetry();
   const store = opts.metadata ? (await openMetadataStore(opts.metadata, '')).store : undefined;
   try {
     const settings = store ? await store.get<ClusterSettings>(keys.cluster) : undefined;

@@ -5,6 +5,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
+import { getSystemErrorMap } from 'node:util';
 import { invalid } from '../core/errors.ts';
 import type { OptLevel, WorkerClass } from '../core/types.ts';
 import { validateSchedule, type LoadSchedule } from '../policy/load-schedule.ts';
@@ -142,11 +143,20 @@ export function loadConfig(dataDir: string, overrides: Partial<InfaasConfig> = {
   const file = join(dataDir, 'infaas.json');
   let fromFile: Partial<InfaasConfig> = {};
   if (existsSync(file)) {
+    let text: string;
     try {
-      fromFile = JSON.parse(readFileSync(file, 'utf8'));
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      const why = err.code ? `${err.code}: ${getSystemErrorMap().get(err.errno ?? 0)?.[1] ?? err.message}` : err.message;
+      throw invalid(`cannot read the config file ${file} (${why}): make it a readable file, or remove it`);
+    }
+    try {
+      fromFile = JSON.parse(text);
     } catch (e) {
       throw invalid(`config file ${file} is not valid JSON: ${(e as Error).message}`);
     }
+    checkFileShape(fromFile, file);
   }
   const merged: InfaasConfig = { ...base, ...fromFile, ...stripUndefined(overrides), dataDir };
   merged.provisioner = { ...base.provisioner, ...fromFile.provisioner, ...stripUndefined(overrides.provisioner ?? {}) };
@@ -160,12 +170,33 @@ export function loadConfig(dataDir: string, overrides: Partial<InfaasConfig> = {
   return merged;
 }
 
+/** The JSON type of each top-level key of infaas.json (a wrong one is refused before anything reads into it). */
+const FILE_SHAPE: Record<string, 'string' | 'number' | 'array' | 'object'> = {
+  host: 'string', port: 'number', workerClasses: 'array', initialWorkers: 'object', profiling: 'object', maxBodyBytes: 'number',
+  maxModelBytes: 'number', workerTimeoutMs: 'number', autoscaling: 'object', metadata: 'string', repository: 'string',
+  provisioner: 'object', controllerId: 'string', leaseMs: 'number',
+};
+
+function checkFileShape(json: unknown, file: string): asserts json is Partial<InfaasConfig> {
+  const kind = (v: unknown) => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
+  if (kind(json) !== 'object') throw invalid(`config file ${file} must hold a JSON object of settings, got ${kind(json)}`);
+  for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
+    const want = FILE_SHAPE[key];
+    if (want && kind(value) !== want) throw invalid(`config file ${file}: ${key} must be ${want === 'array' ? 'an array' : `a ${want}`}, got ${kind(value)}`);
+  }
+  const grid = (json as { profiling?: Record<string, unknown> }).profiling;
+  for (const key of ['threads', 'maxBatch', 'optLevels'] as const) {
+    if (grid && grid[key] !== undefined && !Array.isArray(grid[key])) throw invalid(`config file ${file}: profiling.${key} must be an array, got ${kind(grid[key])}`);
+  }
+}
+
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export function validateConfig(c: InfaasConfig): void {
-  if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) throw invalid(`config: port must be 0..65535, got ${c.port}`);
+  if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) throw invalid(`config: port must be 0..65535, got ${JSON.stringify(c.port)}`);
+  if (typeof c.host !== 'string' || !c.host) throw invalid(`config: host must be an address to listen on, such as "127.0.0.1", got ${JSON.stringify(c.host)}`);
   if (!c.workerClasses.length) throw invalid('config: at least one worker class is needed');
   for (const w of c.workerClasses) {
     if (!w.name || !(w.threads > 0) || !(w.memoryMB > 0) || !(w.pricePerHour >= 0)) throw invalid(`config: bad worker class ${JSON.stringify(w)}`);
