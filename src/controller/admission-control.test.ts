@@ -66,7 +66,7 @@ async function setup(workers: GateWorker[], over: Partial<DispatcherOptions> = {
   const view = new LiveClusterView();
   view.sync(workers.map((w) => w.snapshot()), index.variants);
   const dispatcher = new Dispatcher({
-    index: () => index, view, ...over,
+    index: () => index, view, edgeLagMs: () => 0, ...over,
     workers: { clients: () => workers, get: (id) => workers.find((w) => w.id === id), snapshot: () => workers.map((w) => w.snapshot()) },
   });
   return { dispatcher, view };

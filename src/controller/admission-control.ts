@@ -19,6 +19,8 @@ export interface Pending {
   elapsedMs: number;
   /** Selection chose a cold start knowing no variant fits the SLO with its load time (this request pays it once). */
   paysLoad: boolean;
+  /** Headroom on top of the prediction (the tail of past errors, waits not seen), ms. */
+  marginMs?: number;
 }
 
 /**
@@ -31,7 +33,7 @@ export function refusal(r: Pending, p: Prediction): InfaasError | undefined {
   if (r.sloMs === undefined) return undefined;
   const budgetMs = r.sloMs - r.elapsedMs;
   const serviceMs = r.paysLoad && p.cold ? p.serviceMs - (p.loadMs ?? 0) : p.serviceMs;
-  const a = admit({ budgetMs, waitMs: p.waitMs, serviceMs, overheadMs: p.overheadMs });
+  const a = admit({ budgetMs, waitMs: p.waitMs, serviceMs, overheadMs: p.overheadMs, baseOverheadMs: p.baseOverheadMs, marginMs: r.marginMs ?? 0 });
   if (a.admit) return undefined;
   const [predictedMs, remainingMs, waitMs] = [round1(a.predictedMs), round1(budgetMs), round1(p.waitMs)];
   const common = { variant: r.variant.name, worker: r.worker, latencyMs: r.sloMs, predictedMs, remainingMs };
@@ -41,7 +43,9 @@ export function refusal(r: Pending, p: Prediction): InfaasError | undefined {
     });
   }
   const retryAfterMs = round1(Math.max(1, a.retryAfterMs));
-  const queued = p.cold ? `${waitMs} ms of work queued ahead on worker ${r.worker}, then a load` : `${waitMs} ms of work queued ahead on worker ${r.worker}`;
+  const busy = p.overheadMs - p.baseOverheadMs + (r.marginMs ?? 0);
+  const loaded = busy >= 1 ? `, with ~${round1(busy)} ms more for a busy server` : '';
+  const queued = `${waitMs} ms of work queued ahead on worker ${r.worker}${p.cold ? ', then a load' : ''}${loaded}`;
   return new InfaasError(
     'RESOURCE_EXHAUSTED',
     `overloaded: no replica can answer within the ${remainingMs} ms left of the ${r.sloMs} ms SLO; the best, ${r.variant.name}, would take ~${predictedMs} ms (${queued}); retry in ~${retryAfterMs} ms`,

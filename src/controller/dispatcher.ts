@@ -12,6 +12,7 @@ import type { QuerySpec } from '../core/query.ts';
 import type { Tensor, UseCase, Variant, WorkerStatus } from '../core/types.ts';
 import { selectVariant, type Selection, type SelectionRequest } from '../policy/select-variant.ts';
 import { observeReply, queueFull, refusal } from './admission-control.ts';
+import { eventLoopLagMs } from './loop-lag.ts';
 import type { Catalogue } from '../policy/catalogue.ts';
 import type { ClusterView } from '../policy/cluster-view.ts';
 import type { QueryDemand } from '../policy/scaling-policy.ts';
@@ -83,6 +84,11 @@ export interface DispatcherOptions {
   pins?: PinSet;
   /** Most requests this controller keeps in flight on one worker; more are refused with RESOURCE_EXHAUSTED (default 4096). */
   maxInflightPerWorker?: number;
+  /**
+   * How long a request waits on this busy process before the dispatcher sees it, ms (unseen, so admission keeps it
+   * as headroom); default: the event loop's recent delay.
+   */
+  edgeLagMs?: () => number;
 }
 
 /** Workers tried for one request before it is refused for overload. */
@@ -101,6 +107,7 @@ export class Dispatcher {
   /** Variants loaded ahead of traffic by an operator: the autoscaler keeps them until they are unloaded by name. */
   readonly #pins: PinSet;
   readonly #maxInflight: number;
+  readonly #edgeLagMs: () => number;
 
   constructor(opts: DispatcherOptions) {
     this.#index = opts.index;
@@ -110,6 +117,7 @@ export class Dispatcher {
     this.#route = opts.route ?? (() => undefined);
     this.#pins = opts.pins ?? new MemoryPins();
     this.#maxInflight = opts.maxInflightPerWorker ?? 4096;
+    this.#edgeLagMs = opts.edgeLagMs ?? (() => eventLoopLagMs());
   }
 
   /**
@@ -166,7 +174,9 @@ export class Dispatcher {
         const opts: InferOptions | undefined = spec.level === 'variant' ? undefined : { budgetMs: spec.latencyMs - (dispatched - started) };
         const reply = await client.infer(specOf(variant, arch), input, opts);
         ok = true;
-        observeReply(this.#view.estimator, idx.catalogue, variant, batch, reply, performance.now() - dispatched, this.#now());
+        const end = performance.now();
+        observeReply(this.#view.estimator, idx.catalogue, variant, batch, reply, end - dispatched, this.#now());
+        this.#view.estimator.observeError(end - started - predictedMs, this.#now());
         const outputs = Object.entries(reply.outputs).map(([name, t]) => ({ name, shape: t.shape, data: Array.from(t.data) }));
         const main = reply.outputs[arch.artifacts.find((a) => a.id === variant.artifactId)?.outputName ?? ''] ?? Object.values(reply.outputs)[0];
         const topK = spec.topK ?? (useCase.labels ? 3 : 0);
@@ -240,6 +250,8 @@ export class Dispatcher {
     const variant = selection.variant;
     const sloMs = spec.level === 'variant' ? undefined : spec.latencyMs;
     const paysLoad = !selection.loaded && sloMs !== undefined && selection.predictedMs > sloMs;
+    // Headroom: the tail of recent prediction errors, and the wait on this busy process before the request was seen.
+    const marginMs = sloMs === undefined ? 0 : this.#view.estimator.marginMs(now) + this.#edgeLagMs();
     const tried = new Set(failed);
     let first: InfaasError | undefined;
     for (let i = 0; i < ADMISSION_TRIES; i++) {
@@ -251,7 +263,7 @@ export class Dispatcher {
       }
       const p = this.#view.predict(variant, client.id, batch, now);
       const elapsedMs = performance.now() - started;
-      const no = this.#view.workerLoad(client.id) >= this.#maxInflight ? queueFull(variant.name, client.id, this.#maxInflight, p.waitMs) : refusal({ variant, worker: client.id, sloMs, elapsedMs, paysLoad }, p);
+      const no = this.#view.workerLoad(client.id) >= this.#maxInflight ? queueFull(variant.name, client.id, this.#maxInflight, p.waitMs) : refusal({ variant, worker: client.id, sloMs, elapsedMs, paysLoad, marginMs }, p);
       if (!no) return { client, predictedMs: elapsedMs + p.overheadMs + p.waitMs + p.serviceMs };
       first ??= no;
       if (no.code !== 'RESOURCE_EXHAUSTED') break;

@@ -69,6 +69,8 @@ test('open loop: requests go out on schedule while earlier ones are unanswered; 
     assert.equal(report.withinSlo, records.filter((r) => r.status === 200 && r.latencyMs! <= 1000).length);
     assert.equal(report.sloAttainment, report.withinSlo / report.requests);
     assert.ok(report.latency.p50 >= 300, `p50 ${report.latency.p50} below the server's 300 ms`);
+    // Timed from its write too: never longer than from its planned send, and the server's 300 ms at least.
+    for (const r of records.filter((x) => x.status === 200)) assert.ok(r.sinceWriteMs! >= 299 && r.sinceWriteMs! <= r.latencyMs! + 1e-9, JSON.stringify(r));
   } finally {
     srv.closeAllConnections();
     await new Promise((r) => srv.close(r));
@@ -76,7 +78,7 @@ test('open loop: requests go out on schedule while earlier ones are unanswered; 
 });
 
 test('report: attainment counts errors as misses; cost sums costPer1k × queries over variants', () => {
-  const rec = (latencyMs: number | undefined, status: number, variant?: string, code?: string) => ({ scheduledS: 0, sendLagMs: 0, latencyMs, status, variant, code });
+  const rec = (latencyMs: number | undefined, status: number, variant?: string, code?: string) => ({ scheduledS: 0, sendLagMs: 0, latencyMs, sinceWriteMs: latencyMs && latencyMs - 4, status, variant, code });
   const r = buildReport({
     trace: 't', durationS: 2, sloMs: 10, elapsedS: 2,
     records: [rec(5, 200, 'a'), rec(9, 200, 'a'), rec(20, 200, 'b'), rec(3, 422, undefined, 'SLO_UNSATISFIABLE'), rec(undefined, 0, undefined, 'TIMEOUT')],
@@ -89,6 +91,8 @@ test('report: attainment counts errors as misses; cost sums costPer1k × queries
   assert.deepEqual(r.errors, { '422 SLO_UNSATISFIABLE': 1, '0 TIMEOUT': 1 });
   assert.equal(r.latency.p50, 9);
   assert.equal(r.latency.p99, 20);
+  // From the write, 4 ms less each: 1, 5 and 16 ms, one of three late.
+  assert.deepEqual(r.sinceWrite, { late: 1, lateShare: 1 / 3, p50: 5, p99: 16, max: 16 });
   assert.equal(r.offeredQps, 2.5);
   assert.equal(r.achievedQps, 1.5);
   assert.ok(Math.abs(r.queryCost! - (0.01 * 2 + 0.1) / 1000) < 1e-15);
@@ -96,6 +100,7 @@ test('report: attainment counts errors as misses; cost sums costPer1k × queries
   const empty = buildReport({ trace: 't', durationS: 1, sloMs: 10, elapsedS: 0, records: [] });
   assert.equal(empty.sloAttainment, 1);
   assert.equal(empty.queryCost, undefined);
+  assert.equal(empty.sinceWrite.lateShare, 0);
 });
 
 describe('against a real server', () => {

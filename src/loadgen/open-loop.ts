@@ -48,6 +48,8 @@ export function plannedArrivals(trace: TraceSpec, seed: number, max: number): nu
 interface Reply {
   status: number;
   body: string;
+  /** performance.now() when the request was handed to the OS (its 'finish'). */
+  writtenAt?: number;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -74,16 +76,18 @@ export async function runLoad(opts: LoadgenOptions): Promise<LoadResult> {
 
   const send = (body: Buffer, signal: AbortSignal): Promise<Reply> =>
     new Promise((resolve, reject) => {
+      let writtenAt: number | undefined;
       const req = lib.request(
         { protocol: base.protocol, hostname: base.hostname, port: base.port, path, method: 'POST', agent, signal,
           headers: { 'content-type': 'application/octet-stream', 'content-length': body.length } },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ...(writtenAt !== undefined ? { writtenAt } : {}) }));
           res.on('error', reject);
         },
       );
+      req.on('finish', () => (writtenAt = performance.now()));
       req.on('error', reject);
       req.end(body);
     });
@@ -107,6 +111,7 @@ export async function runLoad(opts: LoadgenOptions): Promise<LoadResult> {
         const end = performance.now();
         lastEnd = Math.max(lastEnd, end);
         rec.latencyMs = end - due;
+        if (r.writtenAt !== undefined) rec.sinceWriteMs = end - r.writtenAt;
         rec.status = r.status;
         try {
           const j = JSON.parse(r.body) as { variant?: string; worker?: string; code?: string };

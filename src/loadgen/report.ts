@@ -13,6 +13,12 @@ export interface RequestRecord {
    * completed (timeout).
    */
   latencyMs?: number;
+  /**
+   * From the moment the request was written to its socket (handed to the OS) to the end of the reply, ms: what the
+   * server is answerable for, without the generator's own lag or its wait for a free socket. Undefined when it never
+   * completed or was never written.
+   */
+  sinceWriteMs?: number;
   /** HTTP status; 0 when no HTTP reply came (connection error, timeout). */
   status: number;
   /** The server's stable error code (e.g. SLO_UNSATISFIABLE), or a client-side code: TIMEOUT, NETWORK. */
@@ -41,6 +47,11 @@ export interface LoadReport {
   sloAttainment: number;
   /** Latency of the 2xx replies, ms. */
   latency: { p50: number; p95: number; p99: number; max: number; mean: number };
+  /**
+   * The 2xx replies timed from the moment each request was written (RequestRecord.sinceWriteMs): how many arrived
+   * after the SLO, their share of the 2xx replies (0 when none), and percentiles.
+   */
+  sinceWrite: { late: number; lateShare: number; p50: number; p99: number; max: number };
   /** Lag of the sends behind their schedule, ms. */
   sendLag: { p50: number; p99: number; max: number };
   /** "<status> <code>" → count, e.g. "503 UNAVAILABLE", "0 TIMEOUT". */
@@ -85,6 +96,8 @@ export interface ReportInput {
 
 export function buildReport(inp: ReportInput): LoadReport {
   const okLat: number[] = [];
+  const written: number[] = [];
+  let lateWritten = 0;
   const lags: number[] = [];
   const errors: Record<string, number> = {};
   const variants: Record<string, number> = {};
@@ -95,6 +108,10 @@ export function buildReport(inp: ReportInput): LoadReport {
     if (r.status >= 200 && r.status < 300 && r.latencyMs !== undefined) {
       okLat.push(r.latencyMs);
       if (r.latencyMs <= inp.sloMs) withinSlo++;
+      if (r.sinceWriteMs !== undefined) {
+        written.push(r.sinceWriteMs);
+        if (r.sinceWriteMs > inp.sloMs) lateWritten++;
+      }
       if (r.variant) variants[r.variant] = (variants[r.variant] ?? 0) + 1;
       if (r.worker) workers[r.worker] = (workers[r.worker] ?? 0) + 1;
     } else {
@@ -103,6 +120,7 @@ export function buildReport(inp: ReportInput): LoadReport {
     }
   }
   okLat.sort((a, b) => a - b);
+  written.sort((a, b) => a - b);
   lags.sort((a, b) => a - b);
   let queryCost: number | undefined;
   let costed = 0;
@@ -129,6 +147,13 @@ export function buildReport(inp: ReportInput): LoadReport {
       p99: percentileSorted(okLat, 99),
       max: okLat.length ? okLat[okLat.length - 1] : NaN,
       mean: okLat.length ? okLat.reduce((s, x) => s + x, 0) / okLat.length : NaN,
+    },
+    sinceWrite: {
+      late: lateWritten,
+      lateShare: written.length ? lateWritten / written.length : 0,
+      p50: percentileSorted(written, 50),
+      p99: percentileSorted(written, 99),
+      max: written.length ? written[written.length - 1] : NaN,
     },
     sendLag: { p50: percentileSorted(lags, 50), p99: percentileSorted(lags, 99), max: lags.length ? lags[lags.length - 1] : NaN },
     errors,

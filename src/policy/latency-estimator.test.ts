@@ -65,17 +65,24 @@ test("load times: a worker's first load apart from reloads, each borrowing the o
   assert.deepEqual({ first: e.describe('a')!.firstLoadFactor, reload: e.describe('a')!.loadFactor }, { first: 6, reload: 1.5 });
 });
 
-test('overhead: an average of milliseconds; bad observations are ignored', () => {
-  const e = new LatencyEstimator({ alpha: 0.5 });
+test('overhead: a moving average while fresh, else its floor (falls at once, rises slowly); bad observations are ignored', () => {
+  const e = new LatencyEstimator({ alpha: 0.5, freshMs: 1000 });
   e.observeOverhead(2, 0);
   e.observeOverhead(4, 1);
-  close(e.overheadMs(), 3);
-  e.observeOverhead(NaN, 2);
-  e.observeOverhead(-1, 2);
+  close(e.overheadMs(1), 3);
+  close(e.overheadMs(1002), 2.02); // unfed for over a second: the floor (2, then 1% of the way up to 4)
+  close(e.overheadMs(), 2.02); // without a time: the floor
+  e.observeOverhead(40, 2000); // a busy moment
+  close(e.overheadMs(2000), 21.5);
+  close(e.overheadMs(3500), 2.02 + (40 - 2.02) * 0.01); // nothing admitted since: back near the floor
+  e.observeOverhead(1, 4000);
+  close(e.overheadMs(), 1);
+  e.observeOverhead(NaN, 4001);
+  e.observeOverhead(-1, 4001);
   e.observeRun('v', 1, 0, 1, 2);
   e.observeRun('v', 1, 1, 0, 2);
   e.observeLoad('v', Infinity, 1, true, 2);
-  close(e.overheadMs(), 3);
+  close(e.overheadMs(), 1);
   assert.equal(e.describe('v'), undefined);
 });
 
@@ -88,4 +95,15 @@ test('an average unfed for staleMs restarts from its next observation', () => {
   close(e.runFactor('v', 1), 3);
   e.forget('v');
   assert.equal(e.describe('v'), undefined);
+});
+
+test('margin: a quantile of the prediction errors of the last window, never below 0', () => {
+  const e = new LatencyEstimator({ marginQuantile: 0.9, marginWindowMs: 1000 });
+  assert.equal(e.marginMs(0), 0);
+  for (let i = 1; i <= 100; i++) e.observeError(i - 50, 10); // -49 .. 50
+  close(e.marginMs(10), 40); // the 90th of 100
+  for (let i = 0; i < 100; i++) e.observeError(-5, 20); // predictions ran long
+  close(e.marginMs(20), 30); // the 180th of 200: -4 .. 50 are the top 55
+  close(e.marginMs(1015), 0); // the first hundred are gone; the rest ran long
+  close(e.marginMs(2100), 0);
 });

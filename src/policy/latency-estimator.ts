@@ -9,8 +9,13 @@
 //   space (a geometric mean: one run slowed tenfold by a pause moves it as little as one run ten times faster);
 // - per variant: load time / profiled load time, apart for a worker's first load of the artifact (it reads and
 //   verifies the file too, and is several times slower than a reload) and for later loads;
-// - the fixed cost of a request outside a worker's queue, load and run (transport, controller), ms.
+// - the cost of a request outside a worker's queue, load and run (transport, controller, and waiting for a busy
+//   event loop at either end), ms: a moving average that follows load, read only while fed within `freshMs` (with
+//   nothing admitted nothing feeds it, and an old figure must not refuse everything for ever), and a floor, the
+//   cost when nothing waits: it falls at once to a lower observation and rises slowly.
 // A variant never observed borrows the average over every variant observed, then the profile as is (factor 1).
+// And the errors of recent predictions (observed - predicted end to end): a quantile of those of the last
+// `marginWindowMs` is the headroom admission keeps, so that about that share of admitted requests is late.
 
 import type { LatencyEstimate } from '../core/types.ts';
 
@@ -19,7 +24,16 @@ export interface EstimatorOptions {
   alpha?: number;
   /** An average not fed for this long restarts from its next observation, ms. Default 300,000 (5 minutes). */
   staleMs?: number;
+  /** The overhead's moving average is read only this long after its last observation, then its floor, ms. Default 1000. */
+  freshMs?: number;
+  /** Quantile of recent prediction errors kept as headroom (marginMs). Default 0.99. */
+  marginQuantile?: number;
+  /** Prediction errors older than this are forgotten, ms. Default 2000. */
+  marginWindowMs?: number;
 }
+
+/** Prediction errors kept at most (the latest). */
+const ERRORS = 1024;
 
 /**
  * A moving average with a warm-up: the first observations are averaged evenly, later ones with weight alpha. An
@@ -67,10 +81,26 @@ export class LatencyEstimator {
   readonly #allFirst = new Average();
   readonly #allRepeat = new Average();
   readonly #overhead = new Average();
+  readonly #freshMs: number;
+  /** The overhead when nothing waits: down at once to a lower observation, up by 1% of the difference. */
+  #floor = NaN;
+  readonly #q: number;
+  readonly #windowMs: number;
+  /** Ring of the latest prediction errors and their times. */
+  readonly #errors = new Float64Array(ERRORS);
+  readonly #errorAt = new Float64Array(ERRORS).fill(-Infinity);
+  #nextError = 0;
+  /** The margin last computed, when, and the errors observed since. */
+  #margin = 0;
+  #marginAt = -Infinity;
+  #sinceMargin = 0;
 
   constructor(o: EstimatorOptions = {}) {
     this.#alpha = o.alpha ?? 0.1;
     this.#staleMs = o.staleMs ?? 300_000;
+    this.#freshMs = o.freshMs ?? 1000;
+    this.#q = o.marginQuantile ?? 0.99;
+    this.#windowMs = o.marginWindowMs ?? 2000;
   }
 
   /**
@@ -97,6 +127,31 @@ export class LatencyEstimator {
   observeOverhead(ms: number, now: number): void {
     if (!(ms >= 0) || !Number.isFinite(ms)) return;
     this.#overhead.add(ms, now, this.#alpha, this.#staleMs);
+    this.#floor = !(this.#floor <= ms) ? ms : this.#floor + (ms - this.#floor) * 0.01;
+  }
+
+  /** A request took `errorMs` longer end to end than predicted (negative: shorter). */
+  observeError(errorMs: number, now: number): void {
+    if (!Number.isFinite(errorMs)) return;
+    this.#errors[this.#nextError] = errorMs;
+    this.#errorAt[this.#nextError] = now;
+    this.#nextError = (this.#nextError + 1) % ERRORS;
+    this.#sinceMargin++;
+  }
+
+  /**
+   * Headroom for admission, ms: the marginQuantile of the prediction errors of the last marginWindowMs (0 when
+   * none, or when predictions ran long). Recomputed at most every 32 errors or 100 ms.
+   */
+  marginMs(now: number): number {
+    if (this.#sinceMargin < 32 && now - this.#marginAt < 100) return this.#margin;
+    const recent: number[] = [];
+    for (let i = 0; i < ERRORS; i++) if (now - this.#errorAt[i] <= this.#windowMs) recent.push(this.#errors[i]);
+    recent.sort((a, b) => a - b);
+    this.#margin = recent.length ? Math.max(0, recent[Math.min(recent.length - 1, Math.ceil(this.#q * recent.length) - 1)]) : 0;
+    this.#marginAt = now;
+    this.#sinceMargin = 0;
+    return this.#margin;
   }
 
   runFactor(variant: string, batch: number): number {
@@ -127,8 +182,13 @@ export class LatencyEstimator {
     return 1;
   }
 
-  overheadMs(): number {
-    return this.#overhead.n ? this.#overhead.value : 0;
+  /**
+   * Expected overhead of a request now, ms: the moving average while fed within `freshMs` of `now`, else the floor
+   * (0 before any observation). Without `now`: the floor, the overhead of an unloaded system.
+   */
+  overheadMs(now?: number): number {
+    if (!this.#overhead.n) return 0;
+    return now !== undefined && now - this.#overhead.at <= this.#freshMs ? this.#overhead.value : this.#floor;
   }
 
   /** What is known of a variant, for status (undefined when nothing was observed of it). */
