@@ -54,6 +54,9 @@ export interface ServerOptions {
   repository?: string;
   provisioner?: InfaasConfig['provisioner']['kind'];
   controllerId?: string;
+  /** `--allowed-hosts`, `--allowed-origins` (over config server.allowedHosts / allowedOrigins): docs/security.md. */
+  allowedHosts?: string[];
+  allowedOrigins?: string[];
   /** Environment variables to read settings from (the CLI passes process.env; tests usually none). */
   env?: NodeJS.ProcessEnv;
 }
@@ -240,7 +243,8 @@ async function start(
   const resumed = await registry.resume();
   if (resumed) log(`resuming ${resumed} interrupted registration(s)`);
 
-  const app = await buildRestServer(api, { bodyLimit: config.maxBodyBytes, modelLimit: config.maxModelBytes });
+  const access = { listenHost: config.host, allowedHosts: config.server.allowedHosts, allowedOrigins: config.server.allowedOrigins };
+  const app = await buildRestServer(api, { bodyLimit: config.maxBodyBytes, modelLimit: config.maxModelBytes, access });
   teardown.add('REST server', () => app.close());
   try {
     await app.listen({ port: config.port, host: config.host });
@@ -249,6 +253,9 @@ async function start(
   }
   const addr = app.server.address();
   const url = `http://${config.host}:${typeof addr === 'object' && addr ? addr.port : config.port}`;
+  if (!/^(127\.|localhost$|::1$)/.test(config.host) && !config.server.allowedHosts.length) {
+    log(`requests must name this server by IP address, localhost${['0.0.0.0', '::'].includes(config.host) ? '' : ` or ${config.host}`} or ${hostname()}: list its other names (DNS, a proxy's) in server.allowedHosts (--allowed-hosts); see docs/security.md`);
+  }
   log(`INFaaS serving on ${url} (controller ${controllerId}; metadata ${where}; models ${repository.url}; ${pool.clients().length} worker(s), ${index.variants.size} variants)`);
 
   const server: RunningServer = {
@@ -280,6 +287,10 @@ function overridesOf(opts: ServerOptions): Partial<InfaasConfig> {
     controllerId: opts.controllerId ?? opts.config?.controllerId ?? env.controllerId,
     ...(autoscaling ? { autoscaling: autoscaling as InfaasConfig['autoscaling'] } : {}),
     ...(provisionerKind ? { provisioner: { ...env.provisioner, ...opts.config?.provisioner, kind: provisionerKind } } : {}),
+    server: {
+      ...env.server, ...opts.config?.server,
+      ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}), ...(opts.allowedOrigins ? { allowedOrigins: opts.allowedOrigins } : {}),
+    } as InfaasConfig['server'],
   };
 }
 

@@ -16,6 +16,9 @@ export interface ServerOptions {
   repository?: string;
   provisioner?: 'local' | 'kubernetes' | 'none';
   controllerId?: string;
+  /** `--allowed-hosts`, `--allowed-origins`: who may call the REST API from a browser (docs/security.md). */
+  allowedHosts?: string[];
+  allowedOrigins?: string[];
 }
 
 export interface CliContext {

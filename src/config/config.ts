@@ -52,6 +52,18 @@ export interface InfaasConfig {
    * outlive its last renewal, ms: how soon another controller takes over from one that died (default 5000).
    */
   leaseMs: number;
+  /** Who may call the REST API from a web browser (src/frontends/rest/host-check.ts, docs/security.md). */
+  server: ServerAccessConfig;
+}
+
+export interface ServerAccessConfig {
+  /**
+   * Host names, besides localhost, IP addresses and `host`, that requests may give in their Host header: `name`,
+   * `.domain` (it and its subdomains) or `*` (any: no protection against DNS rebinding). Default none.
+   */
+  allowedHosts: string[];
+  /** Origins (`https://app.example.com`) whose web pages may call the API, or `*` (any). Default none. */
+  allowedOrigins: string[];
 }
 
 export type ProvisionerKind = 'local' | 'kubernetes' | 'none';
@@ -115,19 +127,32 @@ export function defaultConfig(dataDir: string): InfaasConfig {
     autoscaling: { policy: 'ours', maxWorkers: 1 },
     provisioner: { kind: 'local' },
     leaseMs: 5000,
+    server: { allowedHosts: [], allowedOrigins: [] },
   };
 }
 
-/** Settings taken from environment variables (INFAAS_METADATA_URL, INFAAS_REPOSITORY_URL, INFAAS_PROVISIONER, INFAAS_CONTROLLER_ID, INFAAS_K8S_NAMESPACE). */
+/**
+ * Settings taken from environment variables (INFAAS_METADATA_URL, INFAAS_REPOSITORY_URL, INFAAS_PROVISIONER,
+ * INFAAS_CONTROLLER_ID, INFAAS_K8S_NAMESPACE, INFAAS_ALLOWED_HOSTS and INFAAS_ALLOWED_ORIGINS, comma-separated).
+ */
 export function configFromEnv(env: NodeJS.ProcessEnv): Partial<InfaasConfig> {
   const out: Partial<InfaasConfig> = {};
   if (env.INFAAS_METADATA_URL) out.metadata = env.INFAAS_METADATA_URL;
   if (env.INFAAS_REPOSITORY_URL) out.repository = env.INFAAS_REPOSITORY_URL;
   if (env.INFAAS_CONTROLLER_ID) out.controllerId = env.INFAAS_CONTROLLER_ID;
+  const hosts = listOf(env.INFAAS_ALLOWED_HOSTS);
+  const origins = listOf(env.INFAAS_ALLOWED_ORIGINS);
+  if (hosts || origins) out.server = { ...(hosts ? { allowedHosts: hosts } : {}), ...(origins ? { allowedOrigins: origins } : {}) } as ServerAccessConfig;
   if (env.INFAAS_PROVISIONER || env.INFAAS_K8S_NAMESPACE) {
     out.provisioner = { kind: (env.INFAAS_PROVISIONER || 'local') as ProvisionerKind, ...(env.INFAAS_K8S_NAMESPACE ? { kubernetes: { namespace: env.INFAAS_K8S_NAMESPACE } } : {}) };
   }
   return out;
+}
+
+/** A comma-separated list (a variable or a flag), without blanks; undefined when unset or empty. */
+export function listOf(text: string | undefined): string[] | undefined {
+  const items = text?.split(',').map((s) => s.trim()).filter(Boolean);
+  return items?.length ? items : undefined;
 }
 
 /** The smallest worker class with at least `threads` threads. */
@@ -160,6 +185,7 @@ export function loadConfig(dataDir: string, overrides: Partial<InfaasConfig> = {
   }
   const merged: InfaasConfig = { ...base, ...fromFile, ...stripUndefined(overrides), dataDir };
   merged.provisioner = { ...base.provisioner, ...fromFile.provisioner, ...stripUndefined(overrides.provisioner ?? {}) };
+  merged.server = { ...base.server, ...fromFile.server, ...stripUndefined(overrides.server ?? {}) };
   // autoscaling merges field by field, so `{"autoscaling": {"policy": "ours"}}` keeps the default maxWorkers
   merged.autoscaling = { ...base.autoscaling, ...fromFile.autoscaling, ...stripUndefined(overrides.autoscaling ?? {}) };
   if (fromFile.autoscaling?.maxWorkers === undefined && overrides.autoscaling?.maxWorkers === undefined) {
@@ -174,7 +200,7 @@ export function loadConfig(dataDir: string, overrides: Partial<InfaasConfig> = {
 const FILE_SHAPE: Record<string, 'string' | 'number' | 'array' | 'object'> = {
   host: 'string', port: 'number', workerClasses: 'array', initialWorkers: 'object', profiling: 'object', maxBodyBytes: 'number',
   maxModelBytes: 'number', workerTimeoutMs: 'number', autoscaling: 'object', metadata: 'string', repository: 'string',
-  provisioner: 'object', controllerId: 'string', leaseMs: 'number',
+  provisioner: 'object', controllerId: 'string', leaseMs: 'number', server: 'object',
 };
 
 function checkFileShape(json: unknown, file: string): asserts json is Partial<InfaasConfig> {
@@ -182,7 +208,7 @@ function checkFileShape(json: unknown, file: string): asserts json is Partial<In
   if (kind(json) !== 'object') throw invalid(`config file ${file} must hold a JSON object of settings, got ${kind(json)}`);
   for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
     const want = FILE_SHAPE[key];
-    if (want && kind(value) !== want) throw invalid(`config file ${file}: ${key} must be ${want === 'array' ? 'an array' : `a ${want}`}, got ${kind(value)}`);
+    if (want && kind(value) !== want) throw invalid(`config file ${file}: ${key} must be ${want === 'array' || want === 'object' ? `an ${want}` : `a ${want}`}, got ${kind(value)}`);
   }
   const grid = (json as { profiling?: Record<string, unknown> }).profiling;
   for (const key of ['threads', 'maxBatch', 'optLevels'] as const) {
@@ -226,10 +252,39 @@ export function validateConfig(c: InfaasConfig): void {
   if (c.metadata !== undefined && !/^rediss?:\/\/./.test(c.metadata)) throw invalid(`config: metadata must be a redis:// URL (or left out for the embedded store), got ${JSON.stringify(c.metadata)}`);
   if (c.controllerId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(c.controllerId)) throw invalid(`config: controllerId must be 1-63 letters, digits, '.', '_' or '-', got ${JSON.stringify(c.controllerId)}`);
   if (!Number.isInteger(c.leaseMs) || c.leaseMs < 500) throw invalid(`config: leaseMs must be an integer >= 500, got ${c.leaseMs}`);
+  validateAccess(c.server);
   if (a.schedule !== undefined) {
     validateSchedule(a.schedule, 'config: autoscaling.schedule');
     if (a.policy === 'infaas') {
       throw invalid('config: autoscaling.schedule is used by the "ours" policy only (INFaaS does not forecast); remove it from infaas.json to run "infaas", or run "ours"');
     }
+  }
+}
+
+/** A host name as allowedHosts takes it: a DNS name or IP address, `.domain`, or `*`. */
+const HOST_NAME = /^\.?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*$/;
+
+function validateAccess(s: ServerAccessConfig): void {
+  const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (!strings(s.allowedHosts)) throw invalid(`config: server.allowedHosts must be an array of host names, got ${JSON.stringify(s.allowedHosts)}`);
+  if (!strings(s.allowedOrigins)) throw invalid(`config: server.allowedOrigins must be an array of origins, got ${JSON.stringify(s.allowedOrigins)}`);
+  for (const h of s.allowedHosts) {
+    if (h !== '*' && !HOST_NAME.test(h) && !/^\[[0-9a-fA-F:.]+\]$/.test(h)) {
+      throw invalid(`config: server.allowedHosts: ${JSON.stringify(h)} is not a host name: give a name such as "infaas.internal" (no scheme, port or path), ".example.com" for a domain and its subdomains, or "*"`);
+    }
+  }
+  for (const o of s.allowedOrigins) {
+    if (o !== '*' && !isOrigin(o)) {
+      throw invalid(`config: server.allowedOrigins: ${JSON.stringify(o)} is not an origin: give scheme://host[:port] in lower case, such as "https://app.example.com" (no path, no final /), or "*"`);
+    }
+  }
+}
+
+function isOrigin(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === text;
+  } catch {
+    return false;
   }
 }

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'SLO_UNSATISFIABLE' // no variant can meet the requested accuracy/latency/cost
   | 'DEADLINE_EXCEEDED'
   | 'RESOURCE_EXHAUSTED' // overloaded: the request was refused early; details.retryAfterMs says when to try again
+  | 'PERMISSION_DENIED' // the request came from where it may not (another web site, a host name this server is not)
   | 'UNAVAILABLE' // no worker, worker crashed, shutting down
   | 'INTERNAL';
 
@@ -45,7 +46,7 @@ export function asInfaasError(e: unknown): InfaasError {
 
 const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'INVALID_ARGUMENT', 'PAYLOAD_TOO_LARGE', 'NOT_FOUND', 'ALREADY_EXISTS', 'INVALID_MODEL', 'INVALID_IMAGE',
-  'SLO_UNSATISFIABLE', 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED', 'UNAVAILABLE', 'INTERNAL',
+  'SLO_UNSATISFIABLE', 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED', 'PERMISSION_DENIED', 'UNAVAILABLE', 'INTERNAL',
 ]);
 
 export function isCode(s: string): s is ErrorCode {

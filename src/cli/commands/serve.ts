@@ -15,6 +15,8 @@ const common: CommandSpec['options'] = {
   repository: { type: 'string', valueName: 'URL', description: 'model repository, s3://BUCKET/PREFIX or a directory (default $INFAAS_REPOSITORY_URL, else DATA-DIR/models)' },
   provisioner: { type: 'string', valueName: 'KIND', description: 'how workers are started: local, kubernetes or none (default $INFAAS_PROVISIONER, else local)' },
   id: { type: 'string', valueName: 'NAME', description: 'this controller\'s name among several (default $INFAAS_CONTROLLER_ID, else HOSTNAME-PID)' },
+  'allowed-hosts': { type: 'string', valueName: 'LIST', description: 'comma-separated host names clients may reach this server by, besides localhost, IP addresses and --host: NAME, .DOMAIN or * (default $INFAAS_ALLOWED_HOSTS, else none; see docs/security.md)' },
+  'allowed-origins': { type: 'string', valueName: 'LIST', description: 'comma-separated origins whose web pages may call the API, e.g. https://app.example.com, or * (default $INFAAS_ALLOWED_ORIGINS, else none)' },
 };
 
 const AUTOSCALE = ['off', 'ours', 'infaas'] as const;
@@ -33,14 +35,27 @@ export function serverOptions(args: ParsedArgs, demo: boolean, command: string):
     throw usageError(`--provisioner must be one of ${PROVISIONERS.join(', ')}, got "${provisioner}"`, command);
   }
   const distributed = { metadata: str(args, 'metadata'), repository: str(args, 'repository'), provisioner, controllerId: str(args, 'id') };
+  const allowedHosts = listFlag(args, 'allowed-hosts', command);
+  const allowedOrigins = listFlag(args, 'allowed-origins', command);
   return {
     demo,
+    ...(allowedHosts ? { allowedHosts } : {}),
+    ...(allowedOrigins ? { allowedOrigins } : {}),
     ...(Object.fromEntries(Object.entries(distributed).filter(([, v]) => v !== undefined)) as Partial<ServerOptions>),
     dataDir: resolve(str(args, 'data-dir') ?? '.infaas'),
     ...(port !== undefined ? { port } : {}),
     ...(host !== undefined ? { host } : {}),
     ...(autoscale !== undefined ? { autoscale: autoscale as (typeof AUTOSCALE)[number] } : {}),
   };
+}
+
+/** A comma-separated flag as a list; refused when it names nothing. */
+function listFlag(args: ParsedArgs, name: string, command: string): string[] | undefined {
+  const text = str(args, name);
+  if (text === undefined) return undefined;
+  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!items.length) throw usageError(`--${name} needs at least one entry, comma-separated`, command);
+  return items;
 }
 
 async function start(opts: ServerOptions, ctx: CliContext): Promise<void> {
@@ -52,10 +67,11 @@ export const serveCommand: Command = {
   spec: {
     name: 'serve',
     summary: 'Start the INFaaS server (REST API, controller and local workers) in the foreground.',
-    usage: 'serve [--port N] [--host H] [--data-dir DIR] [--autoscale POLICY] [--metadata URL] [--repository URL] [--provisioner KIND] [--id NAME]',
+    usage: 'serve [--port N] [--host H] [--data-dir DIR] [--autoscale POLICY] [--metadata URL] [--repository URL] [--provisioner KIND] [--id NAME] [--allowed-hosts LIST] [--allowed-origins LIST]',
     examples: [
       'infaas serve', 'infaas serve --autoscale off', 'infaas serve --port 9000 --data-dir /var/lib/infaas',
       'infaas serve --metadata redis://10.0.0.2:6379/0 --repository s3://models/prod --provisioner none',
+      'infaas serve --host 0.0.0.0 --allowed-hosts infaas.internal',
     ],
     options: common,
     positionals: { min: 0, max: 0 },

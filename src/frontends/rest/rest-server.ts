@@ -10,15 +10,19 @@ import type { QueryInput } from '../../api/query-input.ts';
 import type { Precision } from '../../core/types.ts';
 import { HTTP_STATUS, fromFrameworkError } from './errors.ts';
 import { readRegistrationForm } from './multipart-form.ts';
+import { accessCheck, type AccessOptions } from './host-check.ts';
 
 export interface RestOptions {
   bodyLimit: number;
   modelLimit: number;
   logger?: boolean;
+  /** Which hosts and browser origins may call (host-check.ts); default: the loopback server's own names only. */
+  access?: AccessOptions;
 }
 
 export async function buildRestServer(api: InfaasApi, opts: RestOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit, keepAliveTimeout: 60_000 });
+  app.addHook('onRequest', accessCheck(opts.access ?? { listenHost: '127.0.0.1' }));
   await app.register(multipart, { limits: { fileSize: opts.modelLimit, files: 4, fields: 16 } });
   for (const type of ['application/octet-stream', 'image/png', 'image/jpeg']) {
     app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, (_req, body, done) => done(null, body));
