@@ -176,7 +176,7 @@ export class Dispatcher {
         ok = true;
         const end = performance.now();
         observeReply(this.#view.estimator, idx.catalogue, variant, batch, reply, end - dispatched, this.#now());
-        this.#view.estimator.observeError(end - started - predictedMs, this.#now());
+        if (!reply.coldStart) this.#view.estimator.observeError(end - started - predictedMs, this.#now());
         const outputs = Object.entries(reply.outputs).map(([name, t]) => ({ name, shape: t.shape, data: Array.from(t.data) }));
         const main = reply.outputs[arch.artifacts.find((a) => a.id === variant.artifactId)?.outputName ?? ''] ?? Object.values(reply.outputs)[0];
         const topK = spec.topK ?? (useCase.labels ? 3 : 0);
@@ -250,8 +250,10 @@ export class Dispatcher {
     const variant = selection.variant;
     const sloMs = spec.level === 'variant' ? undefined : spec.latencyMs;
     const paysLoad = !selection.loaded && sloMs !== undefined && selection.predictedMs > sloMs;
-    // Headroom: the tail of recent prediction errors, and the wait on this busy process before the request was seen.
-    const marginMs = sloMs === undefined ? 0 : this.#view.estimator.marginMs(now) + this.#edgeLagMs();
+    // Headroom: the tail of recent prediction errors (of warm requests: a cold start's is the load's, learnt apart),
+    // and the wait on this busy process before the request was seen; at most a quarter of the SLO, so that a stall
+    // of the machine does not refuse everything until it is forgotten.
+    const marginMs = sloMs === undefined ? 0 : Math.min(sloMs / 4, this.#view.estimator.marginMs(now) + this.#edgeLagMs());
     const tried = new Set(failed);
     let first: InfaasError | undefined;
     for (let i = 0; i < ADMISSION_TRIES; i++) {

@@ -29,17 +29,25 @@ test('the first run replaces the prior; later runs move the factor by alpha, in 
 
 test('per batch bucket, the nearest observed bucket otherwise, then every variant', () => {
   const e = new LatencyEstimator();
-  e.observeRun('v', 1, 2, 1, 0); // bucket 1
-  e.observeRun('v', 8, 1, 2, 0); // bucket 5-8: 0.5
+  e.observeRun('v', 1, 2, 1, 0); // bucket 1: the first run ever replaces the profile
+  // Bucket 5-8 starts from what is known of v (2x, as if from 3 runs): a run at 0.5x weighs a quarter (log space).
+  e.observeRun('v', 8, 1, 2, 0);
   close(e.runFactor('v', 1), 2);
-  close(e.runFactor('v', 6), 0.5);
-  close(e.runFactor('v', 16), 0.5); // nearest: 5-8
+  close(e.runFactor('v', 6), Math.SQRT2);
+  close(e.runFactor('v', 16), Math.SQRT2); // nearest: 5-8
   close(e.runFactor('v', 2), 2); // 2: between 1 (one bucket away) and 5-8 (two away)
-  close(e.runFactor('v', 3), 0.5); // 3-4: one away from each, the larger wins
-  // A variant never observed borrows the geometric mean over every run.
+  close(e.runFactor('v', 3), Math.SQRT2); // 3-4: one away from each, the larger wins
+  // A variant never observed borrows the geometric mean over every run (2x and 0.5x).
   close(e.runFactor('w', 1), 1);
   const d = e.describe('v')!;
-  assert.deepEqual(d.runs, [{ maxBatch: 1, factor: 2, observed: 1 }, { maxBatch: 8, factor: 0.5, observed: 1 }]);
+  assert.deepEqual(d.runs, [{ maxBatch: 1, factor: 2, observed: 1 }, { maxBatch: 8, factor: 1.414, observed: 4 }]);
+});
+
+test('once warmed up, a single run counts at most 4x away from the average', () => {
+  const e = new LatencyEstimator({ alpha: 0.1 });
+  for (let i = 0; i < 10; i++) e.observeRun('v', 32, 10, 10, i);
+  e.observeRun('v', 32, 1000, 10, 11); // a stall: 100x, counted as 4x
+  close(e.runFactor('v', 32), 4 ** 0.1);
 });
 
 test('merged runs: replies of one run share its weight', () => {
@@ -86,20 +94,26 @@ test('overhead: a moving average while fresh, else its floor (falls at once, ris
   assert.equal(e.describe('v'), undefined);
 });
 
-test('an average unfed for staleMs restarts from its next observation', () => {
+test('an average unfed for staleMs restarts: its old figure counts as a few runs only', () => {
   const e = new LatencyEstimator({ alpha: 0.1, staleMs: 1000 });
   for (let i = 0; i < 30; i++) e.observeRun('v', 1, 1, 1, i);
-  e.observeRun('v', 1, 5, 1, 500); // fresh: moves by alpha
-  assert.ok(e.runFactor('v', 1) < 1.2);
-  e.observeRun('v', 1, 3, 1, 2000); // 1.5 s later: replaces
-  close(e.runFactor('v', 1), 3);
+  e.observeRun('v', 1, 5, 1, 500); // fresh: moves by alpha (5x clamped to 4x)
+  close(e.runFactor('v', 1), 4 ** 0.1);
+  e.observeRun('v', 1, 3, 1, 2000); // 1.5 s later: a quarter of the weight
+  close(e.runFactor('v', 1), Math.exp(0.75 * Math.log(4 ** 0.1) + 0.25 * Math.log(3)));
+  e.observeLoad('v', 30, 10, true, 0);
+  e.observeLoad('v', 10, 10, true, 5000); // a load 5 s after the last: replaces
+  close(e.loadMs('v', 10, true), 10);
   e.forget('v');
   assert.equal(e.describe('v'), undefined);
 });
 
-test('margin: a quantile of the prediction errors of the last window, never below 0', () => {
-  const e = new LatencyEstimator({ marginQuantile: 0.9, marginWindowMs: 1000 });
+test('margin: a quantile of the prediction errors of the last window, never below 0, none from a handful', () => {
+  const e = new LatencyEstimator({ marginQuantile: 0.9, marginWindowMs: 1000, marginMinErrors: 50 });
   assert.equal(e.marginMs(0), 0);
+  for (let i = 0; i < 49; i++) e.observeError(100, -5000);
+  assert.equal(e.marginMs(-5000), 0); // 49 errors: too few
+  assert.equal(e.marginMs(-4800), 0);
   for (let i = 1; i <= 100; i++) e.observeError(i - 50, 10); // -49 .. 50
   close(e.marginMs(10), 40); // the 90th of 100
   for (let i = 0; i < 100; i++) e.observeError(-5, 20); // predictions ran long

@@ -6,7 +6,9 @@
 // What it learns, each as a moving average that a first observation replaces outright (a prior is only a guess)
 // and that restarts from the next observation once it went unfed for `staleMs`:
 // - per variant and batch bucket (1, 2, 3-4, 5-8, …): run time / profiled p50 at the run's batch, averaged in log
-//   space (a geometric mean: one run slowed tenfold by a pause moves it as little as one run ten times faster);
+//   space (a geometric mean: one run slowed tenfold by a pause moves it as little as one run ten times faster). Runs
+//   are many and noisy: a new bucket starts from what is known of the variant (as if from a few runs), and once
+//   warmed up a single run counts at most 4x away from the average;
 // - per variant: load time / profiled load time, apart for a worker's first load of the artifact (it reads and
 //   verifies the file too, and is several times slower than a reload) and for later loads;
 // - the cost of a request outside a worker's queue, load and run (transport, controller, and waiting for a busy
@@ -30,6 +32,8 @@ export interface EstimatorOptions {
   marginQuantile?: number;
   /** Prediction errors older than this are forgotten, ms. Default 2000. */
   marginWindowMs?: number;
+  /** Fewer errors than this in the window give no margin (a quantile of a handful is their worst). Default 50. */
+  marginMinErrors?: number;
 }
 
 /** Prediction errors kept at most (the latest). */
@@ -44,14 +48,20 @@ class Average {
   n = 0;
   at = -Infinity;
 
-  add(x: number, now: number, alpha: number, staleMs: number, weight = 1): void {
+  add(x: number, now: number, alpha: number, staleMs: number, weight = 1, clamp = Infinity): void {
     if (now - this.at > staleMs) this.n = 0;
+    if (this.n >= PRIOR_RUNS) x = Math.max(this.value - clamp, Math.min(this.value + clamp, x));
     this.n += weight;
     const a = weight === 1 ? alpha : 1 - (1 - alpha) ** weight;
     this.value += (x - this.value) * Math.max(a, weight / this.n);
     this.at = now;
   }
 }
+
+/** A new run bucket starts from the variant's other figures as if from this many runs. */
+const PRIOR_RUNS = 3;
+/** Once warmed up, one run counts at most this far from the average (log space: 4x). */
+const RUN_CLAMP = Math.log(4);
 
 /** Batch buckets: 1, 2, 3-4, 5-8, …, 2^(BUCKETS-2)+1 and above. */
 const BUCKETS = 14;
@@ -86,6 +96,7 @@ export class LatencyEstimator {
   #floor = NaN;
   readonly #q: number;
   readonly #windowMs: number;
+  readonly #minErrors: number;
   /** Ring of the latest prediction errors and their times. */
   readonly #errors = new Float64Array(ERRORS);
   readonly #errorAt = new Float64Array(ERRORS).fill(-Infinity);
@@ -101,6 +112,7 @@ export class LatencyEstimator {
     this.#freshMs = o.freshMs ?? 1000;
     this.#q = o.marginQuantile ?? 0.99;
     this.#windowMs = o.marginWindowMs ?? 2000;
+    this.#minErrors = o.marginMinErrors ?? 50;
   }
 
   /**
@@ -110,8 +122,15 @@ export class LatencyEstimator {
   observeRun(variant: string, batch: number, observedMs: number, profiledMs: number, now: number, weight = 1): void {
     if (!(observedMs > 0) || !(profiledMs > 0) || !Number.isFinite(observedMs) || !(weight > 0)) return;
     const x = clampLog(observedMs / profiledMs);
-    this.#state(variant).runs[bucketOf(batch)].add(x, now, this.#alpha, this.#staleMs, weight);
-    this.#allRuns.add(x, now, this.#alpha, this.#staleMs, weight);
+    const known = this.#variants.has(variant) || this.#allRuns.n > 0;
+    const bucket = this.#state(variant).runs[bucketOf(batch)];
+    if (known && (bucket.n === 0 || now - bucket.at > this.#staleMs)) {
+      bucket.value = Math.log(this.runFactor(variant, batch));
+      bucket.n = PRIOR_RUNS;
+      bucket.at = now;
+    }
+    bucket.add(x, now, this.#alpha, this.#staleMs, weight, RUN_CLAMP);
+    this.#allRuns.add(x, now, this.#alpha, this.#staleMs, weight, RUN_CLAMP);
   }
 
   /** Loading `variant` took `observedMs` against a profiled `profiledMs`; `first`: the worker's first load of its artifact. */
@@ -140,15 +159,15 @@ export class LatencyEstimator {
   }
 
   /**
-   * Headroom for admission, ms: the marginQuantile of the prediction errors of the last marginWindowMs (0 when
-   * none, or when predictions ran long). Recomputed at most every 32 errors or 100 ms.
+   * Headroom for admission, ms: the marginQuantile of the prediction errors of the last marginWindowMs (0 with
+   * fewer than marginMinErrors of them, or when predictions ran long). Recomputed at most every 32 errors or 100 ms.
    */
   marginMs(now: number): number {
     if (this.#sinceMargin < 32 && now - this.#marginAt < 100) return this.#margin;
     const recent: number[] = [];
     for (let i = 0; i < ERRORS; i++) if (now - this.#errorAt[i] <= this.#windowMs) recent.push(this.#errors[i]);
     recent.sort((a, b) => a - b);
-    this.#margin = recent.length ? Math.max(0, recent[Math.min(recent.length - 1, Math.ceil(this.#q * recent.length) - 1)]) : 0;
+    this.#margin = recent.length >= this.#minErrors ? Math.max(0, recent[Math.min(recent.length - 1, Math.ceil(this.#q * recent.length) - 1)]) : 0;
     this.#marginAt = now;
     this.#sinceMargin = 0;
     return this.#margin;
