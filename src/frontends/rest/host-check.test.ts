@@ -36,7 +36,7 @@ describe('access check', () => {
       const r = await a.inject({ method: 'POST', url: '/v1/variants/x/unload', headers: { host } });
       assert.equal(r.statusCode, 403, host);
       assert.equal(r.json().code, 'PERMISSION_DENIED');
-      assert.match(r.json().error, /^request for host ".*" refused: this server answers to localhost, its IP addresses and 127\.0\.0\.1; .*server\.allowedHosts \(--allowed-hosts, INFAAS_ALLOWED_HOSTS\); see docs\/security\.md$/);
+      assert.match(r.json().error, /^request for host ".*" refused: this server answers to localhost and its IP addresses; .*server\.allowedHosts \(--allowed-hosts, INFAAS_ALLOWED_HOSTS\); see docs\/security\.md$/);
     }
   });
 
@@ -47,6 +47,10 @@ describe('access check', () => {
     for (const [host, status] of [[`${hostname()}:8080`, 200], ['api.internal', 200], ['corp.example', 200], ['a.b.corp.example:80', 200], ['xcorp.example', 403], ['api.internal.evil', 403]] as const) {
       assert.equal((await wildcard.inject({ url: '/v1/health', headers: { host } })).statusCode, status, host);
     }
+    const refused = await wildcard.inject({ url: '/v1/health', headers: { host: 'evil.example' } });
+    assert.match(refused.json().error, new RegExp(`this server answers to localhost, its IP addresses and ${hostname().toLowerCase().replaceAll('.', '\\.')}; `));
+    const namedRefused = await named.inject({ url: '/v1/health', headers: { host: 'evil.example' } });
+    assert.match(namedRefused.json().error, new RegExp(`this server answers to localhost, its IP addresses, infaas\\.lan and ${hostname().toLowerCase().replaceAll('.', '\\.')}; `));
     const any = await app({ listenHost: '0.0.0.0', allowedHosts: ['*'] });
     assert.equal((await any.inject({ url: '/v1/health', headers: { host: 'evil.example' } })).statusCode, 200);
   });

@@ -31,13 +31,14 @@ const SEE = 'see docs/security.md';
 
 /** The onRequest hook enforcing `o`. */
 export function accessCheck(o: AccessOptions): (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
-  const hostAllowed = hostMatcher(o);
+  const { allowed: hostAllowed, names } = hostMatcher(o);
+  const answersTo = `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
   const origins = new Set(o.allowedOrigins ?? []);
   return async (req, reply) => {
     const host = req.headers.host;
     // No Host: not a browser (they always send one), so not a rebinding.
     if (host !== undefined && !hostAllowed(hostName(host))) {
-      throw new InfaasError('PERMISSION_DENIED', `request for host ${excerpt(host)} refused: this server answers to localhost, its IP addresses${WILDCARDS.has(o.listenHost) ? '' : ` and ${o.listenHost}`}; to reach it by that name, add it to server.allowedHosts (--allowed-hosts, INFAAS_ALLOWED_HOSTS); ${SEE}`, { host });
+      throw new InfaasError('PERMISSION_DENIED', `request for host ${excerpt(host)} refused: this server answers to ${answersTo}; to reach it by that name, add it to server.allowedHosts (--allowed-hosts, INFAAS_ALLOWED_HOSTS); ${SEE}`, { host });
     }
     const origin = req.headers.origin;
     if (origin === undefined) {
@@ -60,11 +61,13 @@ export function accessCheck(o: AccessOptions): (req: FastifyRequest, reply: Fast
   };
 }
 
-function hostMatcher(o: AccessOptions): (name: string) => boolean {
+/** Whether a host name is allowed, and the names allowed besides allowedHosts (for messages). */
+function hostMatcher(o: AccessOptions): { allowed: (name: string) => boolean; names: string[] } {
   const exact = new Set(['localhost']);
   const listen = bare(o.listenHost);
-  if (!WILDCARDS.has(listen)) exact.add(listen);
+  if (!WILDCARDS.has(listen) && isIP(listen) === 0) exact.add(listen);
   if (WILDCARDS.has(listen) || !isLoopback(listen)) exact.add(bare(hostname()));
+  const names = ['localhost', 'its IP addresses', ...[...exact].filter((n) => n !== 'localhost')];
   const suffixes: string[] = [];
   let any = false;
   for (const h of o.allowedHosts ?? []) {
@@ -72,7 +75,7 @@ function hostMatcher(o: AccessOptions): (name: string) => boolean {
     else if (h.startsWith('.')) suffixes.push(bare(h));
     else exact.add(bare(h));
   }
-  return (name) => any || exact.has(name) || isIP(name) !== 0 || suffixes.some((s) => name === s.slice(1) || name.endsWith(s));
+  return { allowed: (name) => any || exact.has(name) || isIP(name) !== 0 || suffixes.some((s) => name === s.slice(1) || name.endsWith(s)), names };
 }
 
 /** The name in a Host header, without port or brackets, lower case, without a final dot. */
