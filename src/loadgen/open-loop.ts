@@ -4,7 +4,7 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { invalid } from '../core/errors.ts';
 import { mulberry32, poissonArrivals, type TraceSpec } from '../sim/traces.ts';
 import { inferPath, sloOf, type QuerySelection, type SamplePool } from './query-mix.ts';
@@ -97,6 +97,8 @@ export async function runLoad(opts: LoadgenOptions): Promise<LoadResult> {
   const inflight = new Set<Promise<void>>();
   let done = 0;
   let lastEnd = 0;
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const t0 = performance.now();
 
   const fire = (i: number) => {
@@ -114,10 +116,11 @@ export async function runLoad(opts: LoadgenOptions): Promise<LoadResult> {
         if (r.writtenAt !== undefined) rec.sinceWriteMs = end - r.writtenAt;
         rec.status = r.status;
         try {
-          const j = JSON.parse(r.body) as { variant?: string; worker?: string; code?: string };
+          const j = JSON.parse(r.body) as { variant?: string; worker?: string; code?: string; timing?: { totalMs?: number } };
           if (r.status >= 200 && r.status < 300) {
             rec.variant = j.variant;
             rec.worker = j.worker;
+            if (typeof j.timing?.totalMs === 'number') rec.serverMs = j.timing.totalMs;
           } else rec.code = j.code ?? 'ERROR';
         } catch {
           if (r.status < 200 || r.status >= 300) rec.code = 'ERROR';
@@ -154,6 +157,9 @@ export async function runLoad(opts: LoadgenOptions): Promise<LoadResult> {
     opts.onProgress?.(arrivals.length, done, arrivals.length);
   }
   agent.destroy();
+  loop.disable();
+  // The histogram's samples include its own 10 ms period.
+  const generatorLag = { p99: Math.max(0, loop.percentile(99) / 1e6 - 10), max: Math.max(0, loop.max / 1e6 - 10) };
   const elapsedS = arrivals.length ? Math.max(0, lastEnd - (t0 + arrivals[0] * 1000)) / 1000 : 0;
 
   const served = new Set(records.map((r) => r.variant).filter((v): v is string => !!v));
@@ -164,7 +170,7 @@ export async function runLoad(opts: LoadgenOptions): Promise<LoadResult> {
   }));
   const workers = await census?.stop();
   const report = buildReport({
-    trace: opts.trace.name, durationS: opts.trace.durationS, sloMs: sloOf(opts.selection), records, elapsedS, costs,
+    trace: opts.trace.name, durationS: opts.trace.durationS, sloMs: sloOf(opts.selection), records, elapsedS, costs, generatorLag,
     ...(workers ? { workerCost: workers.cost, maxWorkers: workers.maxWorkers } : {}),
   });
   return { report, records };

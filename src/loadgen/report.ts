@@ -19,6 +19,8 @@ export interface RequestRecord {
    * completed or was never written.
    */
   sinceWriteMs?: number;
+  /** The server's own time for it (a 2xx reply's timing.totalMs), ms, when it said. */
+  serverMs?: number;
   /** HTTP status; 0 when no HTTP reply came (connection error, timeout). */
   status: number;
   /** The server's stable error code (e.g. SLO_UNSATISFIABLE), or a client-side code: TIMEOUT, NETWORK. */
@@ -52,6 +54,10 @@ export interface LoadReport {
    * after the SLO, their share of the 2xx replies (0 when none), and percentiles.
    */
   sinceWrite: { late: number; lateShare: number; p50: number; p99: number; max: number };
+  /** The 2xx replies whose server-side time (RequestRecord.serverMs) was over the SLO, and their share of the 2xx replies. */
+  serverLate: { late: number; lateShare: number };
+  /** The generator's own event-loop delay during the run, ms, when measured: the lag it adds to replies it reads late. */
+  generatorLag?: { p99: number; max: number };
   /** Lag of the sends behind their schedule, ms. */
   sendLag: { p50: number; p99: number; max: number };
   /** "<status> <code>" → count, e.g. "503 UNAVAILABLE", "0 TIMEOUT". */
@@ -92,12 +98,14 @@ export interface ReportInput {
   costs?: ReadonlyMap<string, VariantCost>;
   workerCost?: number;
   maxWorkers?: number;
+  generatorLag?: { p99: number; max: number };
 }
 
 export function buildReport(inp: ReportInput): LoadReport {
   const okLat: number[] = [];
   const written: number[] = [];
   let lateWritten = 0;
+  let lateServer = 0;
   const lags: number[] = [];
   const errors: Record<string, number> = {};
   const variants: Record<string, number> = {};
@@ -108,6 +116,7 @@ export function buildReport(inp: ReportInput): LoadReport {
     if (r.status >= 200 && r.status < 300 && r.latencyMs !== undefined) {
       okLat.push(r.latencyMs);
       if (r.latencyMs <= inp.sloMs) withinSlo++;
+      if (r.serverMs !== undefined && r.serverMs > inp.sloMs) lateServer++;
       if (r.sinceWriteMs !== undefined) {
         written.push(r.sinceWriteMs);
         if (r.sinceWriteMs > inp.sloMs) lateWritten++;
@@ -155,6 +164,8 @@ export function buildReport(inp: ReportInput): LoadReport {
       p99: percentileSorted(written, 99),
       max: written.length ? written[written.length - 1] : NaN,
     },
+    serverLate: { late: lateServer, lateShare: okLat.length ? lateServer / okLat.length : 0 },
+    ...(inp.generatorLag ? { generatorLag: inp.generatorLag } : {}),
     sendLag: { p50: percentileSorted(lags, 50), p99: percentileSorted(lags, 99), max: lags.length ? lags[lags.length - 1] : NaN },
     errors,
     offeredQps: inp.durationS > 0 ? n / inp.durationS : 0,
