@@ -11,9 +11,9 @@ import { ZOO_DIR, readZooManifest } from '../zoo/manifest.ts';
 /**
  * Registers every zoo artifact not yet registered; resolves when all profiling has finished. An architecture's
  * name is reserved while one of its artifacts is being registered, so fp32 artifacts go first, all architectures
- * at once, and the others (int8) join them once those have finished.
+ * at once, and the others (int8) join them once those have finished. Gives up waiting once `signal` aborts.
  */
-export async function registerZoo(api: InfaasApi, registry: Registry, log: (s: string) => void, filter?: (arch: string) => boolean): Promise<void> {
+export async function registerZoo(api: InfaasApi, registry: Registry, log: (s: string) => void, filter?: (arch: string) => boolean, signal?: AbortSignal): Promise<void> {
   const manifest = readZooManifest();
   let registered = 0;
   for (const round of [0, 1]) {
@@ -45,6 +45,7 @@ export async function registerZoo(api: InfaasApi, registry: Registry, log: (s: s
     for (const id of ids) {
       let reg = await registry.get(id);
       while (reg.state === 'PROFILING') {
+        if (signal?.aborted) return;
         await new Promise((r) => setTimeout(r, 100));
         reg = await registry.get(id);
       }

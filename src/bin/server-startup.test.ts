@@ -1,5 +1,6 @@
 // `infaas serve` / `infaas demo` that cannot start, as a user runs them (real child processes): each failure exits
-// non-zero with one `error:` line saying what to change, and leaves no process, lock file or socket behind.
+// non-zero with one `error:` line saying what to change, and leaves no process, lock file or socket behind; so
+// does a SIGINT while the demo is still registering its zoo (exit 0).
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,7 +78,29 @@ function assertFailedCleanly(run: Run, message: RegExp, dataDir: string, o: { ke
   assert.deepEqual(leftovers(dataDir).filter((f) => !o.keep?.includes(f)), [], what);
 }
 
-describe('a server that cannot start', () => {
+/** Starts the CLI, sends `signal` once its stderr matches `when`, and runs it to its end. */
+function interrupt(args: string[], when: RegExp, signal: NodeJS.Signals): Promise<Run & { sent: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let sent = false;
+    const guard = setTimeout(() => child.kill('SIGKILL'), HANG_MS);
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+      if (!sent && when.test(stderr)) {
+        sent = true;
+        child.kill(signal);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(guard);
+      resolve({ code, stderr, sent });
+    });
+  });
+}
+
+describe('a server that cannot start, or is stopped while starting', () => {
   const root = mkdtempSync(join(tmpdir(), 'infaas-startup-'));
   chmodSync(root, 0o755); // `nobody` reaches the directories made below it
   after(() => rmSync(root, { recursive: true, force: true }));
@@ -147,6 +170,16 @@ describe('a server that cannot start', () => {
     const dir = dataDir();
     const run = await infaas(['serve', '--port', '0', '--data-dir', dir, '--metadata', `redis://127.0.0.1:${port}/0`, '--provisioner', 'local']);
     assertFailedCleanly(run, new RegExp(`^error: metadata store \\(redis 127\\.0\\.0\\.1:${port}\\) is unreachable`), dir);
+  });
+
+  it('SIGINT while the demo profiles its zoo: stops what started, exits 0, leaves nothing', async () => {
+    const dir = dataDir();
+    const run = await interrupt(['demo', '--port', '0', '--data-dir', dir, '--autoscale', 'off'], /profiling \d+ zoo artifacts/, 'SIGINT');
+    assert.ok(run.sent, run.stderr);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /shutting down/);
+    assert.deepEqual(processesUsing(dir), []);
+    assert.deepEqual(leftovers(dir), []);
   });
 
   it('a failure after the workers started (the demo cannot store the zoo) stops them and releases everything', async () => {

@@ -57,6 +57,8 @@ export interface ServerOptions {
   /** `--allowed-hosts`, `--allowed-origins` (over config server.allowedHosts / allowedOrigins): docs/security.md. */
   allowedHosts?: string[];
   allowedOrigins?: string[];
+  /** Stops a start in progress: what was started is released and startServer rejects (SIGINT during `infaas demo`). */
+  signal?: AbortSignal;
   /** Environment variables to read settings from (the CLI passes process.env; tests usually none). */
   env?: NodeJS.ProcessEnv;
 }
@@ -101,6 +103,9 @@ async function start(
   const distributed = config.metadata !== undefined;
   const controllerId = config.controllerId ?? (distributed ? `${hostname()}-${process.pid}` : 'controller');
 
+  const checkpoint = () => {
+    if (opts.signal?.aborted) throw unavailable('the server was stopped while starting');
+  };
   const { store, where } = await openMetadataStore(config.metadata, dataDir).catch((e: unknown) => {
     // The embedded store's lock names the process holding the data dir: say what to do about it.
     throw e instanceof InfaasError && typeof e.details?.pid === 'number' ? unavailable(`${e.message} (another infaas server?): stop it, or give another --data-dir`, e.details) : e;
@@ -150,6 +155,7 @@ async function start(
   });
   teardown.add('worker pool', () => pool.close());
   await pool.start({ workerClass, count: provisioner?.kind === 'local' ? config.initialWorkers.count : 0 });
+  checkpoint();
   const directory = distributed ? new WorkerDirectory({ store, adopt: (w) => pool.adopt(w), log: logger('directory') }) : undefined;
   if (directory) teardown.add('worker directory', () => directory.close());
   await directory?.start();
@@ -244,8 +250,12 @@ async function start(
   if (resumed) log(`resuming ${resumed} interrupted registration(s)`);
 
   const access = { listenHost: config.host, allowedHosts: config.server.allowedHosts, allowedOrigins: config.server.allowedOrigins };
-  const app = await buildRestServer(api, { bodyLimit: config.maxBodyBytes, modelLimit: config.maxModelBytes, access });
+  const images = { maxPixels: config.maxImagePixels, threads: config.imageDecodeThreads, queuePixels: config.imageDecodeQueuePixels };
+  // Error replies never name these directories (nor the OS temp dir, the working dir, the sources: rest-server.ts).
+  const privatePaths = [dataDir, ...(socketDir ? [socketDir] : []), ...(config.repository?.startsWith('/') ? [config.repository] : [])];
+  const app = await buildRestServer(api, { bodyLimit: config.maxBodyBytes, modelLimit: config.maxModelBytes, access, images, privatePaths });
   teardown.add('REST server', () => app.close());
+  checkpoint();
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (e) {
@@ -264,10 +274,13 @@ async function start(
     close: () => teardown.run(),
   };
   if (opts.demo) {
-    await registerZoo(api, registry, log).catch((e: unknown) => {
+    const registering = registerZoo(api, registry, log, undefined, opts.signal).catch((e: unknown) => {
+      if (opts.signal?.aborted) return; // the store it polls closes as the start is undone
       const err = asInfaasError(e);
       throw new InfaasError(err.code, `registering the bundled model zoo failed: ${err.message}`, err.details);
     });
+    await Promise.race([registering, abortion(opts.signal)]);
+    checkpoint();
   }
   return server;
 }
@@ -315,18 +328,35 @@ async function makeProvisioner(
   }
 }
 
-/** Runs until SIGINT/SIGTERM (the CLI's `serve` and `demo`). */
+/** Resolves when `signal` aborts (never without one). */
+function abortion(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => (signal?.aborted ? resolve() : signal?.addEventListener('abort', () => resolve(), { once: true })));
+}
+
+/**
+ * Runs until SIGINT/SIGTERM (the CLI's `serve` and `demo`). A signal during the start (the demo's zoo takes
+ * minutes to profile) undoes it and resolves; a second one kills the process at once.
+ */
 export async function runServer(opts: ServerOptions): Promise<void> {
-  const server = await startServer({ verbose: true, env: process.env, ...opts });
+  const stop = new AbortController();
+  const onSignal = () => {
+    process.stderr.write('shutting down...\n');
+    stop.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let server: RunningServer;
+  try {
+    server = await startServer({ verbose: true, env: process.env, ...opts, signal: stop.signal });
+  } catch (e) {
+    if (stop.signal.aborted) return;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    throw e;
+  }
   if (opts.demo) printExamples(server.url);
-  await new Promise<void>((done) => {
-    const stop = () => {
-      process.stderr.write('shutting down...\n');
-      server.close().then(done, done);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await abortion(stop.signal);
+  await server.close();
 }
 
 function printExamples(url: string): void {
