@@ -149,3 +149,21 @@ test('what replies measure corrects the predictions: run time, load time of a co
   // A first load elsewhere is now predicted at 60 ms, and its run at 30.
   assert.ok(Math.abs(two.view.predict(v, 'w3', 1, 0).serviceMs - 90) < 1e-9, JSON.stringify(two.view.predict(v, 'w3', 1, 0)));
 });
+
+test('a worker sent nothing for 250 ms takes the next request whatever the estimate (refusals measure nothing)', async () => {
+  const w1 = new GateWorker('w1', [v.name]);
+  let clock = 1000;
+  const { dispatcher, view } = await setup([w1], { now: () => clock });
+  // Measured 100x slower than profiled: nothing fits a 45 ms SLO, so nothing would ever be sent to correct it.
+  for (let i = 0; i < 5; i++) view.estimator.observeRun(v.name, 1, 800, 8, clock);
+  const first = dispatcher.infer(archQuery(45), input); // the first request to the worker goes
+  const refused = await refusedWith(dispatcher.infer(archQuery(45), input));
+  assert.equal(refused?.code, 'RESOURCE_EXHAUSTED');
+  assert.match(refused!.message, /runs slower than profiled now/);
+  assert.equal(refused!.details?.retryAfterMs, 1000);
+  clock += 251;
+  const probe = dispatcher.infer(archQuery(45), input);
+  assert.equal(w1.held.length, 2, 'the probe was sent');
+  w1.release();
+  await Promise.all([first, probe]);
+});

@@ -26,8 +26,10 @@ export interface Pending {
 /**
  * Undefined when the request may go to the worker; otherwise the error to answer with: RESOURCE_EXHAUSTED (429)
  * when the work queued ahead of it would make it late (details.retryAfterMs: when the queue should have shrunk
- * enough), DEADLINE_EXCEEDED when even alone it would be late. A request that pays a cold start selection chose
- * knowingly is held to its SLO without the load (the load is the system's choice). Requests without an SLO pass.
+ * enough), or when the variant runs slower than profiled now so that even alone it would miss the whole SLO
+ * (retry in a second: the measure is refreshed by then); DEADLINE_EXCEEDED (504) when alone it would meet the SLO
+ * but no longer what is left of it. A request that pays a cold start selection chose knowingly is held to its
+ * SLO without the load (the load is the system's choice). Requests without an SLO pass.
  */
 export function refusal(r: Pending, p: Prediction): InfaasError | undefined {
   if (r.sloMs === undefined) return undefined;
@@ -37,6 +39,11 @@ export function refusal(r: Pending, p: Prediction): InfaasError | undefined {
   if (a.admit) return undefined;
   const [predictedMs, remainingMs, waitMs] = [round1(a.predictedMs), round1(budgetMs), round1(p.waitMs)];
   const common = { variant: r.variant.name, worker: r.worker, latencyMs: r.sloMs, predictedMs, remainingMs };
+  if (a.why === 'alone' && p.baseOverheadMs + serviceMs > r.sloMs) {
+    return new InfaasError('RESOURCE_EXHAUSTED', `overloaded: ${r.variant.name} runs slower than profiled now: alone on worker ${r.worker} it would take ~${predictedMs} ms, past the ${r.sloMs} ms SLO; retry in ~1000 ms`, {
+      ...common, retryAfterMs: 1000,
+    });
+  }
   if (a.why === 'alone') {
     return new InfaasError('DEADLINE_EXCEEDED', `deadline exceeded: the request needs ~${predictedMs} ms on ${r.variant.name} (worker ${r.worker}) but only ${remainingMs} ms of its ${r.sloMs} ms SLO remain`, {
       ...common, neededMs: predictedMs,

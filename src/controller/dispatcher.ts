@@ -93,6 +93,11 @@ export interface DispatcherOptions {
 
 /** Workers tried for one request before it is refused for overload. */
 const ADMISSION_TRIES = 3;
+/**
+ * A worker that has been sent nothing for this long takes the next request whatever the prediction says: refused
+ * requests measure nothing, and estimates that refuse everything would otherwise never be corrected.
+ */
+const PROBE_AFTER_MS = 250;
 
 export class Dispatcher {
   readonly #index: () => ModelIndex;
@@ -108,6 +113,8 @@ export class Dispatcher {
   readonly #pins: PinSet;
   readonly #maxInflight: number;
   readonly #edgeLagMs: () => number;
+  /** When each worker was last sent a request (the dispatcher's clock). */
+  readonly #lastSent = new Map<string, number>();
 
   constructor(opts: DispatcherOptions) {
     this.#index = opts.index;
@@ -265,8 +272,12 @@ export class Dispatcher {
       }
       const p = this.#view.predict(variant, client.id, batch, now);
       const elapsedMs = performance.now() - started;
-      const no = this.#view.workerLoad(client.id) >= this.#maxInflight ? queueFull(variant.name, client.id, this.#maxInflight, p.waitMs) : refusal({ variant, worker: client.id, sloMs, elapsedMs, paysLoad, marginMs }, p);
-      if (!no) return { client, predictedMs: elapsedMs + p.overheadMs + p.waitMs + p.serviceMs };
+      const full = this.#view.workerLoad(client.id) >= this.#maxInflight;
+      const no = full ? queueFull(variant.name, client.id, this.#maxInflight, p.waitMs) : refusal({ variant, worker: client.id, sloMs, elapsedMs, paysLoad, marginMs }, p);
+      if (!no || (!full && now - (this.#lastSent.get(client.id) ?? -Infinity) > PROBE_AFTER_MS)) {
+        this.#lastSent.set(client.id, now);
+        return { client, predictedMs: elapsedMs + p.overheadMs + p.waitMs + p.serviceMs };
+      }
       first ??= no;
       if (no.code !== 'RESOURCE_EXHAUSTED') break;
       tried.add(client.id);

@@ -231,8 +231,11 @@ test('with measured corrections: run factors, measured load times and the overhe
   // m.fast at 3x (1 + 3 + 1.5) misses it too: no loaded replica fits.
   const slower = selectVariant(uc(85, 5), cat, withCorrections(corrections({ 's.fast': 20, 'm.fast': 3 }, {}, 1.5), loaded), NOW);
   assert.equal(slower.loaded, false);
-  // The overhead alone can make an SLO unsatisfiable.
-  assert.equal(code(() => selectVariant({ kind: 'arch', arch: 's', latencyMs: 0.5, batch: 1 }, cat, withCorrections(corrections({}, {}, 1)), NOW)), 'SLO_UNSATISFIABLE');
+  // Measured slower than any variant can meet now: chosen as the profiles would (admission answers it as overload);
+  // an SLO the profiles cannot meet either stays unsatisfiable.
+  const slowNow = selectVariant({ kind: 'arch', arch: 's', latencyMs: 0.5, batch: 1 }, cat, withCorrections(corrections({}, {}, 1)), NOW);
+  assert.deepEqual([slowNow.variant.name, slowNow.loaded], ['s.cheap', false]);
+  assert.equal(code(() => selectVariant({ kind: 'arch', arch: 's', latencyMs: 0.1, batch: 1 }, cat, withCorrections(corrections({}, {}, 1)), NOW)), 'SLO_UNSATISFIABLE');
   // An exact variant: predicted with its measured load and the overhead.
   const exact = selectVariant({ kind: 'variant', variant: 's.cheap', batch: 1 }, cat, withCorrections(corrections({ 's.cheap': 2 }, { 's.cheap': 18 }, 1)), NOW);
   assert.equal(exact.predictedMs, 18 + 1 + 0.8);

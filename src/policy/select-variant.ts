@@ -52,7 +52,9 @@ export interface Selection {
  * 3. otherwise (better than INFaaS, which would refuse forever or ignore load time silently) a cold start
  *    whose p95 alone fits: this request pays the load and misses the SLO once (said in `reason`, and
  *    predictedMs > latencyMs), the following ones meet it;
- * 4. otherwise throws SLO_UNSATISFIABLE with `details.alternatives` = { fastestMeetingAccuracy?,
+ * 4. otherwise, when measured corrections ruled every variant out, chooses as the profiles would (the cluster is
+ *    slower than profiled now, which admission control answers as overload, not as an SLO nothing can meet);
+ * 5. otherwise throws SLO_UNSATISFIABLE with `details.alternatives` = { fastestMeetingAccuracy?,
  *    mostAccurateMeetingLatency?, cheapestMeetingSlo? } (each { variant, p95Ms, accuracy, costPer1k }).
  * Exact-variant requests skip the latency/accuracy checks but honour the cost cap.
  *
@@ -185,6 +187,7 @@ export function selectVariant(req: SelectionRequest, catalogue: Catalogue, clust
       },
     };
   }
+  if (corr) return selectVariant(req, catalogue, asProfiled(cluster), now);
   // Alternatives only among variants this cluster's workers can run.
   const runnable = maxThreads === Infinity ? group.entries : group.entries.filter((e) => e.variant.config.threads <= maxThreads);
   if (runnable.length === 0) {
@@ -217,6 +220,16 @@ function selectExact(name: string, batch: number, cap: number, catalogue: Catalo
     get reason() {
       return `requested variant ${name}, ${flagged ? 'every replica overloaded or interfered: loading another' : 'not loaded: cold start'} (load ${fmtMs(load)} ms)`;
     },
+  };
+}
+
+/** The same view without its corrections: selection as the profiles say. */
+function asProfiled(c: ClusterView): ClusterView {
+  return {
+    replicas: (v) => c.replicas(v),
+    loadedVariants: () => c.loadedVariants(),
+    loadedCount: () => c.loadedCount(),
+    ...(c.maxThreads ? { maxThreads: () => c.maxThreads!() } : {}),
   };
 }
 

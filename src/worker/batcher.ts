@@ -6,7 +6,9 @@
 // Admission: a request with a deadline is refused at once with RESOURCE_EXHAUSTED (and when to retry) when the
 // work queued ahead of it on the worker — this queue, the batch running, the other replicas' queues — would make
 // it late (src/policy/admission.ts); any request is refused once the queue holds `maxQueue` requests. Latencies
-// are the profile's corrected by the worker's own runs (src/policy/latency-estimator.ts).
+// are the profile's corrected by the worker's own runs (src/policy/latency-estimator.ts). A request reaching an
+// idle replica that has run nothing for PROBE_AFTER_MS runs whatever the estimate says (refused requests measure
+// nothing: an estimate that refuses everything would never be corrected).
 //
 // Scheduling on the worker's single thread: a request arriving at an idle replica is decided at once (no extra
 // hop on the hot path); after a run the next decision is deferred with setImmediate, so the requests that
@@ -57,6 +59,8 @@ interface Job extends QueuedRequest {
 
 /** Wake-ups from setTimeout may come about this late; waits are planned to end this much earlier. */
 const TIMER_SLACK_MS = 1;
+/** An idle replica that has run nothing for this long runs the next request whatever the estimate says. */
+const PROBE_AFTER_MS = 250;
 
 export class Batcher {
   readonly #o: BatcherOptions;
@@ -72,9 +76,12 @@ export class Batcher {
   #runSamples = 0;
   /** The profile corrected by the estimator (the profile itself without one). */
   #curve: readonly BatchLatency[];
+  /** When the last run ended (or the batcher started). */
+  #lastRunEnd: number;
 
   constructor(o: BatcherOptions) {
     this.#o = o;
+    this.#lastRunEnd = o.now();
     this.#curve = this.#corrected();
     // No efficientBatch cap: on CPU the profiled curve is nearly flat past a few samples and noisy on a shared
     // machine, while every extra run costs a cycle of replies and reads outside the session.
@@ -100,7 +107,8 @@ export class Batcher {
   submit(input: Tensor, deadline?: number, group?: string): Promise<BatchRunResult> {
     return new Promise<BatchRunResult>((resolve, reject) => {
       const now = this.#o.now();
-      const job: Job = { input, samples: input.shape[0], arrivedAt: now, deadline, group, resolve, reject };
+      const probe = deadline !== undefined && !this.#running && this.#queue.length === 0 && now - this.#lastRunEnd >= PROBE_AFTER_MS;
+      const job: Job = { input, samples: input.shape[0], arrivedAt: now, deadline: probe ? undefined : deadline, group, resolve, reject };
       const refusal = this.#admission(job, now);
       if (refusal) {
         reject(refusal);
@@ -174,6 +182,7 @@ export class Batcher {
       for (const j of jobs) j.reject(err);
     } finally {
       this.#running = false;
+      this.#lastRunEnd = this.#o.now();
       if (this.#queue.length) this.#schedule();
     }
   }
@@ -210,7 +219,8 @@ export class Batcher {
     if (!this.#curve.length) return undefined;
     const waitMs = this.backlogMs(now) + (this.#o.othersMs?.(now) ?? 0);
     const a = admit({ budgetMs: job.deadline - now, waitMs, serviceMs: predictLatency(this.#curve, job.samples, 'p95') });
-    if (a.admit) return undefined;
+    // Alone it fits at p50 (checked above): only work queued ahead refuses it here.
+    if (a.admit || waitMs <= 0) return undefined;
     const [predictedMs, remainingMs, retryAfterMs] = [round1(a.predictedMs), round1(job.deadline - now), round1(Math.max(1, a.retryAfterMs))];
     return new InfaasError(
       'RESOURCE_EXHAUSTED',
