@@ -32,6 +32,12 @@ export interface InfaasConfig {
   maxBodyBytes: number;
   /** Largest ONNX file accepted at registration, bytes. */
   maxModelBytes: number;
+  /** Largest query image, pixels (width x height), read from its header before decoding; default 4096 x 4096. */
+  maxImagePixels?: number;
+  /** Threads decoding query images off the event loop; default one less than the cores, 1 to 4. */
+  imageDecodeThreads?: number;
+  /** Most pixels of query images being decoded or waiting at once (more: 429); default 8 x maxImagePixels. */
+  imageDecodeQueuePixels?: number;
   /** Per-request timeout for a worker call, ms (a hung worker never hangs a client). */
   workerTimeoutMs: number;
   /** The live autoscaling loop (src/controller/autoscaler-loop.ts); on ('ours') unless turned off. */
@@ -201,6 +207,7 @@ const FILE_SHAPE: Record<string, 'string' | 'number' | 'array' | 'object'> = {
   host: 'string', port: 'number', workerClasses: 'array', initialWorkers: 'object', profiling: 'object', maxBodyBytes: 'number',
   maxModelBytes: 'number', workerTimeoutMs: 'number', autoscaling: 'object', metadata: 'string', repository: 'string',
   provisioner: 'object', controllerId: 'string', leaseMs: 'number', server: 'object',
+  maxImagePixels: 'number', imageDecodeThreads: 'number', imageDecodeQueuePixels: 'number',
 };
 
 function checkFileShape(json: unknown, file: string): asserts json is Partial<InfaasConfig> {
@@ -251,6 +258,9 @@ export function validateConfig(c: InfaasConfig): void {
   }
   if (c.metadata !== undefined && !/^rediss?:\/\/./.test(c.metadata)) throw invalid(`config: metadata must be a redis:// URL (or left out for the embedded store), got ${JSON.stringify(c.metadata)}`);
   if (c.controllerId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(c.controllerId)) throw invalid(`config: controllerId must be 1-63 letters, digits, '.', '_' or '-', got ${JSON.stringify(c.controllerId)}`);
+  for (const k of ['maxImagePixels', 'imageDecodeThreads', 'imageDecodeQueuePixels'] as const) {
+    if (c[k] !== undefined && !(Number.isInteger(c[k]) && c[k] >= 1)) throw invalid(`config: ${k} must be an integer >= 1, got ${JSON.stringify(c[k])}`);
+  }
   if (!Number.isInteger(c.leaseMs) || c.leaseMs < 500) throw invalid(`config: leaseMs must be an integer >= 500, got ${c.leaseMs}`);
   validateAccess(c.server);
   if (a.schedule !== undefined) {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import pngjs from 'pngjs';
 import jpeg from 'jpeg-js';
 import { InfaasError } from '../core/errors.ts';
-import { decodeImage, detectImageFormat, imageSize, MAX_IMAGE_SIDE } from './decode-image.ts';
+import { checkImageHeader, decodeImage, detectImageFormat, imageSize, DEFAULT_MAX_IMAGE_PIXELS } from './decode-image.ts';
 import { encodePng } from './encode-image.ts';
 
 const { PNG } = pngjs;
@@ -106,12 +106,32 @@ test('a truncated PNG and a corrupt JPEG are refused with INVALID_IMAGE', () => 
   assertImageError(() => decodeImage(jpg.subarray(0, 20), [1, 28, 28]), /^corrupt JPEG: /);
 });
 
-test('images over the size limit are refused before decoding', () => {
-  // Only the header matters: claim a (MAX+1) x 10 PNG.
-  const png = rgbaPng(4, 4, () => [0, 0, 0]);
-  const big = Buffer.from(png);
-  big.writeUInt32BE(MAX_IMAGE_SIDE + 1, 16);
-  assertImageError(() => decodeImage(big, [1, 28, 28]), /largest accepted is 4096x4096/);
+test('images over the pixel limit are refused from their header, before decoding', () => {
+  // Only the header matters: a 4x4 PNG whose IHDR claims 4097 x 4096 (one column over the default limit).
+  const big = Buffer.from(rgbaPng(4, 4, () => [0, 0, 0]));
+  big.writeUInt32BE(4097, 16);
+  big.writeUInt32BE(4096, 20);
+  assertImageError(() => decodeImage(big, [1, 28, 28]), /4097x4096 \(16781312 pixels\); the largest accepted is 16777216 pixels/);
+  assert.equal(DEFAULT_MAX_IMAGE_PIXELS, 4096 * 4096);
+  // A decompression bomb's header: 100000 x 100000 in a few bytes.
+  big.writeUInt32BE(100_000, 16);
+  big.writeUInt32BE(100_000, 20);
+  assertImageError(() => checkImageHeader(big), /100000x100000/);
+  // The limit is a parameter: a real 30x30 image is refused under a 28x28 limit, and a JPEG too.
+  assertImageError(() => decodeImage(rgbaPng(30, 30, () => [0, 0, 0]), [1, 28, 28], 28 * 28), /30x30 \(900 pixels\); the largest accepted is 784/);
+  assertImageError(() => checkImageHeader(rgbaJpeg(30, 30, () => [0, 0, 0]), 784), /30x30/);
+  assert.deepEqual(checkImageHeader(rgbaJpeg(30, 20, () => [0, 0, 0])), { format: 'jpeg', width: 30, height: 20, pixels: 600 });
+});
+
+test('a header that does not give the size, or gives 0, is refused as corrupt', () => {
+  const png = Buffer.from(rgbaPng(4, 4, () => [0, 0, 0]));
+  const noIhdr = Buffer.from(png);
+  noIhdr.write('IDAT', 12, 'latin1');
+  assertImageError(() => checkImageHeader(noIhdr), /^corrupt PNG: its header does not give the image size/);
+  const zero = Buffer.from(png);
+  zero.writeUInt32BE(0, 16);
+  assertImageError(() => checkImageHeader(zero), /^corrupt PNG: its header declares a 0x4 image/);
+  assertImageError(() => checkImageHeader(Buffer.from([0xff, 0xd8, 0xff, 0xd9])), /^corrupt JPEG/);
 });
 
 test('shapes other than [1|3, H, W] are refused with INVALID_ARGUMENT', () => {

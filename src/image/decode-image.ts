@@ -1,19 +1,21 @@
 // Decodes a PNG or JPEG into a float32 sample of a use case's input shape: grayscale or RGB, resized, scaled to [0,1].
 //
-// Used by the CLI (turning an image folder into a validation set) and by the REST server (`images` inputs).
+// Used by the CLI (turning an image folder into a validation set) and, on worker threads (decode-pool.ts), by the
+// REST server (`images` inputs). Every image's declared size is read from its header and checked against a pixel
+// limit before any decoding, so a small file that declares a huge image (a decompression bomb) costs nothing.
 
 import pngjs from 'pngjs';
 import jpeg from 'jpeg-js';
 import { InfaasError, invalid } from '../core/errors.ts';
-import { detectImageFormat, imageSize } from './image-format.ts';
+import { detectImageFormat, imageSize, type ImageFormat } from './image-format.ts';
 import { resizePlane } from './resize.ts';
 
 export { detectImageFormat, imageSize, type ImageFormat } from './image-format.ts';
 
 const { PNG } = pngjs;
 
-/** Largest accepted image side, in pixels; larger images are refused before they are decoded. */
-export const MAX_IMAGE_SIDE = 4096;
+/** Default largest accepted image, in pixels (width x height): 4096 x 4096. Larger ones are refused before decoding. */
+export const DEFAULT_MAX_IMAGE_PIXELS = 4096 * 4096;
 
 /** An 8-bit RGBA raster, row-major. */
 export interface RgbaImage {
@@ -22,16 +24,41 @@ export interface RgbaImage {
   data: Uint8Array;
 }
 
-const badImage = (msg: string) => new InfaasError('INVALID_IMAGE', msg);
+const badImage = (msg: string, details?: Record<string, unknown>) => new InfaasError('INVALID_IMAGE', msg, details);
+
+/** What an image's header declares, read without decoding. */
+export interface ImageHeader {
+  format: ImageFormat;
+  width: number;
+  height: number;
+  /** width x height. */
+  pixels: number;
+}
+
+/**
+ * Reads an image's format and declared size from its header, without decoding, and refuses it when it is not a
+ * PNG or JPEG, when its header is unreadable, or when it declares more than `maxPixels` pixels.
+ * @throws InfaasError INVALID_IMAGE
+ */
+export function checkImageHeader(bytes: Uint8Array, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): ImageHeader {
+  const format = detectImageFormat(bytes);
+  if (!format) throw badImage('could not decode image: not a PNG or JPEG');
+  const name = format === 'png' ? 'PNG' : 'JPEG';
+  const size = imageSize(bytes);
+  if (!size) throw badImage(`corrupt ${name}: its header does not give the image size`);
+  const { width, height } = size;
+  if (width < 1 || height < 1) throw badImage(`corrupt ${name}: its header declares a ${width}x${height} image`);
+  const pixels = width * height;
+  if (pixels > maxPixels) {
+    throw badImage(`image is ${width}x${height} (${pixels} pixels); the largest accepted is ${maxPixels} pixels`, { width, height, maxPixels });
+  }
+  return { format, width, height, pixels };
+}
 
 /** Decodes PNG or JPEG bytes to 8-bit RGBA. Throws INVALID_IMAGE for unknown, corrupt or oversized images. */
-export function decodeRgba(bytes: Uint8Array): RgbaImage {
-  const fmt = detectImageFormat(bytes);
-  if (!fmt) throw badImage('could not decode image: not a PNG or JPEG');
-  const size = imageSize(bytes);
-  if (size && (size.width > MAX_IMAGE_SIDE || size.height > MAX_IMAGE_SIDE)) {
-    throw badImage(`image is ${size.width}x${size.height}; the largest accepted is ${MAX_IMAGE_SIDE}x${MAX_IMAGE_SIDE}`);
-  }
+export function decodeRgba(bytes: Uint8Array, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): RgbaImage {
+  const header = checkImageHeader(bytes, maxPixels);
+  const fmt = header.format;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let img: RgbaImage;
   try {
@@ -39,8 +66,7 @@ export function decodeRgba(bytes: Uint8Array): RgbaImage {
       const png = PNG.sync.read(buf);
       img = { width: png.width, height: png.height, data: png.data };
     } else {
-      const maxMp = (MAX_IMAGE_SIDE * MAX_IMAGE_SIDE) / 1e6;
-      const j = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxMp, maxMemoryUsageInMB: 256 });
+      const j = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: Math.max(256, Math.ceil((maxPixels * 16) / 2 ** 20)) });
       img = { width: j.width, height: j.height, data: j.data };
     }
   } catch (e) {
@@ -49,8 +75,8 @@ export function decodeRgba(bytes: Uint8Array): RgbaImage {
   if (img.width < 1 || img.height < 1 || img.data.length < img.width * img.height * 4) {
     throw badImage(`corrupt ${fmt === 'png' ? 'PNG' : 'JPEG'}: empty or truncated pixel data`);
   }
-  if (img.width > MAX_IMAGE_SIDE || img.height > MAX_IMAGE_SIDE) {
-    throw badImage(`image is ${img.width}x${img.height}; the largest accepted is ${MAX_IMAGE_SIDE}x${MAX_IMAGE_SIDE}`);
+  if (img.width !== header.width || img.height !== header.height) {
+    throw badImage(`corrupt ${fmt === 'png' ? 'PNG' : 'JPEG'}: it decodes to ${img.width}x${img.height}, its header says ${header.width}x${header.height}`);
   }
   return img;
 }
@@ -73,18 +99,27 @@ export function toPlanes(img: RgbaImage, channels: 1 | 3): Float32Array[] {
 }
 
 /**
- * Decodes a PNG or JPEG into one sample of `shape` = [C, H, W] (or [H, W], meaning C = 1), channel-major,
- * values in [0,1]. C must be 1 (grayscale) or 3 (RGB). The image is resized to H x W: area averaging along an
- * axis that shrinks, bilinear along one that grows.
- * @throws InfaasError INVALID_IMAGE for bytes that are not a decodable PNG/JPEG or an image over
- *   MAX_IMAGE_SIDE; INVALID_ARGUMENT for a shape this function cannot produce.
+ * The [C, H, W] an image can be decoded to for `shape` ([C,H,W], or [H,W] meaning C = 1).
+ * @throws InfaasError INVALID_ARGUMENT for any other shape (C must be 1 or 3).
  */
-export function decodeImage(bytes: Uint8Array, shape: number[]): Float32Array {
+export function checkImageShape(shape: readonly number[]): [number, number, number] {
   const [c, h, w] = shape.length === 2 ? [1, shape[0], shape[1]] : shape;
   if ((shape.length !== 2 && shape.length !== 3) || !(c === 1 || c === 3) || !(h > 0) || !(w > 0) || !Number.isInteger(h) || !Number.isInteger(w)) {
     throw invalid(`images can only be decoded to a [C,H,W] input with C = 1 or 3, not [${shape.join(',')}]`);
   }
-  const img = decodeRgba(bytes);
+  return [c, h, w];
+}
+
+/**
+ * Decodes a PNG or JPEG into one sample of `shape` = [C, H, W] (or [H, W], meaning C = 1), channel-major,
+ * values in [0,1]. C must be 1 (grayscale) or 3 (RGB). The image is resized to H x W: area averaging along an
+ * axis that shrinks, bilinear along one that grows.
+ * @throws InfaasError INVALID_IMAGE for bytes that are not a decodable PNG/JPEG or an image of more than
+ *   `maxPixels` pixels; INVALID_ARGUMENT for a shape this function cannot produce.
+ */
+export function decodeImage(bytes: Uint8Array, shape: readonly number[], maxPixels = DEFAULT_MAX_IMAGE_PIXELS): Float32Array {
+  const [c, h, w] = checkImageShape(shape);
+  const img = decodeRgba(bytes, maxPixels);
   const planes = toPlanes(img, c as 1 | 3);
   const out = new Float32Array(c * h * w);
   planes.forEach((p, i) => {

@@ -16,7 +16,8 @@ export function imageSize(bytes: Uint8Array): { width: number; height: number } 
   const fmt = detectImageFormat(bytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (fmt === 'png') {
-    if (bytes.length < 24) return undefined;
+    // The IHDR chunk comes first: length (4 bytes), type "IHDR", then width and height.
+    if (bytes.length < 24 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') return undefined;
     return { width: view.getUint32(16), height: view.getUint32(20) };
   }
   if (fmt === 'jpeg') {
