@@ -7,6 +7,7 @@ import type { Registration, RegisterRequest, Registry } from '../controller/regi
 import type { Dispatcher, InferResult } from '../controller/dispatcher.ts';
 import type { QuerySpec } from '../core/query.ts';
 import { toBatchTensor, type QueryInput } from './query-input.ts';
+import { checkBatchFits } from './batch-fit.ts';
 import { performance } from 'node:perf_hooks';
 
 export interface ArchitectureSummary {
@@ -112,7 +113,8 @@ export class InfaasApi {
   async infer(spec: QuerySpec, input: QueryInput): Promise<InferResult> {
     const started = performance.now();
     const useCase = this.#d.dispatcher.useCaseOf(spec);
-    return this.#d.dispatcher.infer(spec, toBatchTensor(input, useCase.inputShape), started);
+    const tensor = await toBatchTensor(input, useCase.inputShape, { checkBatch: (n) => checkBatchFits(spec, n, this.#d.index().catalogue) });
+    return this.#d.dispatcher.infer(spec, tensor, started);
   }
 }
 

@@ -1,9 +1,13 @@
 // Turns the input forms a query may carry (nested arrays, shaped flat data, raw float32 bytes, images) into one
-// batch tensor of the use case's input shape, with errors that say exactly what was wrong.
+// batch tensor of the use case's input shape, with errors that say exactly what was wrong and where. The batch
+// size is checked before any value is converted or any image decoded, and every value must be one the tensor's
+// datatype holds (tensor-values.ts): NaN, ±Infinity and out-of-range numbers are refused, naming their index.
 
 import { InfaasError, invalid } from '../core/errors.ts';
 import { sizeOf, type Tensor } from '../core/types.ts';
-import { decodeImage } from '../image/decode-image.ts';
+import { checkImageShape } from '../image/decode-image.ts';
+import { inlineDecoder, type ImageDecoder } from '../image/image-decoder.ts';
+import { firstNonFinite, valueProblem } from './tensor-values.ts';
 
 export type QueryInput =
   /** One entry per sample: a nested array of the sample shape, or a flat array of its size. */
@@ -12,78 +16,79 @@ export type QueryInput =
   | { kind: 'tensor'; shape: unknown; data: unknown }
   /** Raw little-endian float32 bytes, a whole number of samples. */
   | { kind: 'raw'; bytes: Uint8Array }
-  /** Encoded PNG/JPEG images, one per sample. */
-  | { kind: 'images'; images: Uint8Array[] };
+  /** Encoded PNG/JPEG images, one per sample, and what decodes them (default: the calling thread). */
+  | { kind: 'images'; images: Uint8Array[]; decoder?: ImageDecoder };
+
+export interface BatchOptions {
+  /** Called with the batch size before any value is converted or image decoded; throws to refuse the batch. */
+  checkBatch?: (batch: number) => void;
+}
 
 /** Largest batch a single query may carry. */
 export const MAX_QUERY_BATCH = 1024;
 
-export function toBatchTensor(input: QueryInput, sampleShape: readonly number[]): Tensor {
+export async function toBatchTensor(input: QueryInput, sampleShape: readonly number[], opts: BatchOptions = {}): Promise<Tensor> {
   const per = sizeOf(sampleShape);
-  const shapeText = `[${sampleShape.join(',')}]`;
+  const batch = (n: number): void => {
+    if (n > MAX_QUERY_BATCH) throw new InfaasError('PAYLOAD_TOO_LARGE', `batch of ${n} samples is larger than the limit of ${MAX_QUERY_BATCH}`);
+    opts.checkBatch?.(n);
+  };
   switch (input.kind) {
     case 'samples': {
       const n = input.samples.length;
       if (n === 0) throw invalid('inputs is empty: send at least one sample');
-      checkBatch(n);
+      batch(n);
       const data = new Float32Array(n * per);
-      input.samples.forEach((s, i) => {
-        const flat = flattenSample(s, sampleShape, i);
-        data.set(flat, i * per);
-      });
+      input.samples.forEach((s, i) => data.set(flattenSample(s, sampleShape, i), i * per));
       return { shape: [n, ...sampleShape], data };
     }
-    case 'tensor': {
-      const { shape, data } = input;
-      if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) throw invalid('inputs.shape must be an array of positive integers');
-      const full = shape.length === sampleShape.length ? [1, ...shape] : shape;
-      if (full.length !== sampleShape.length + 1 || full.slice(1).some((d, i) => d !== sampleShape[i])) {
-        throw invalid(`inputs.shape [${shape.join(',')}] does not match the model input [B,${sampleShape.join(',')}]`);
-      }
-      checkBatch(full[0]);
-      if (!Array.isArray(data) && !ArrayBuffer.isView(data)) throw invalid('inputs.data must be an array of numbers');
-      const arr = data as ArrayLike<unknown>;
-      if (arr.length !== sizeOf(full)) throw invalid(`inputs.data has ${arr.length} values but shape [${full.join(',')}] needs ${sizeOf(full)}`);
-      const out = new Float32Array(arr.length);
-      for (let i = 0; i < arr.length; i++) {
-        const v = arr[i];
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(`inputs.data[${i}] is not a finite number`);
-        out[i] = v;
-      }
-      return { shape: full, data: out };
-    }
+    case 'tensor':
+      return shapedTensor(input.shape, input.data, sampleShape, batch);
     case 'raw': {
       const bytes = input.bytes;
       if (bytes.byteLength === 0) throw invalid('request body is empty: send raw float32 samples');
       if (bytes.byteLength % (per * 4) !== 0) {
-        throw invalid(`raw input is ${bytes.byteLength} bytes, not a whole number of float32 samples of shape ${shapeText} (${per * 4} bytes each)`);
+        throw invalid(`raw input is ${bytes.byteLength} bytes, not a whole number of float32 samples of shape [${sampleShape.join(',')}] (${per * 4} bytes each)`);
       }
       const n = bytes.byteLength / (per * 4);
-      checkBatch(n);
+      batch(n);
       const data = new Float32Array(n * per);
       new Uint8Array(data.buffer).set(bytes);
+      const bad = firstNonFinite(data);
+      if (bad >= 0) {
+        throw invalid(`raw input value ${bad} (sample ${Math.floor(bad / per)}, byte offset ${bad * 4}) is ${data[bad]}: only finite float32 values are accepted`, { index: bad });
+      }
       return { shape: [n, ...sampleShape], data };
     }
     case 'images': {
       const n = input.images.length;
       if (n === 0) throw invalid('images is empty: send at least one image');
-      checkBatch(n);
+      batch(n);
+      checkImageShape(sampleShape);
+      const samples = await (input.decoder ?? inlineDecoder()).decodeAll(input.images, sampleShape);
       const data = new Float32Array(n * per);
-      input.images.forEach((img, i) => {
-        try {
-          data.set(decodeImage(img, [...sampleShape]), i * per);
-        } catch (e) {
-          if (e instanceof InfaasError && n > 1) throw new InfaasError(e.code, `image ${i}: ${e.message}`, e.details);
-          throw e;
-        }
-      });
+      samples.forEach((s, i) => data.set(s, i * per));
       return { shape: [n, ...sampleShape], data };
     }
   }
 }
 
-function checkBatch(n: number): void {
-  if (n > MAX_QUERY_BATCH) throw new InfaasError('PAYLOAD_TOO_LARGE', `batch of ${n} samples is larger than the limit of ${MAX_QUERY_BATCH}`);
+function shapedTensor(shape: unknown, data: unknown, sampleShape: readonly number[], batch: (n: number) => void): Tensor {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) throw invalid('inputs.shape must be an array of positive integers');
+  const full = shape.length === sampleShape.length ? [1, ...shape] : shape;
+  if (full.length !== sampleShape.length + 1 || full.slice(1).some((d, i) => d !== sampleShape[i])) {
+    throw invalid(`inputs.shape [${shape.slice(0, 8).join(',')}${shape.length > 8 ? ',…' : ''}] does not match the model input [B,${sampleShape.join(',')}]`);
+  }
+  batch(full[0]);
+  if (!Array.isArray(data)) throw invalid('inputs.data must be an array of numbers');
+  if (data.length !== sizeOf(full)) throw invalid(`inputs.data has ${data.length} values but shape [${full.join(',')}] needs ${sizeOf(full)}`);
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const problem = valueProblem(data[i]);
+    if (problem) throw invalid(`inputs.data[${i}] ${problem}`, { index: i });
+    out[i] = data[i];
+  }
+  return { shape: full, data: out };
 }
 
 /** Accepts a nested array of exactly the sample shape, or a flat array of its size. */
@@ -92,30 +97,27 @@ function flattenSample(s: unknown, shape: readonly number[], index: number): Flo
   const out = new Float32Array(per);
   if (!Array.isArray(s)) throw invalid(`inputs[${index}] must be an array (a sample of shape [${shape.join(',')}])`);
   if (s.length === per && shape.length > 1 && s.every((v) => typeof v === 'number')) {
-    fillNumbers(s, out, 0, index);
+    for (let i = 0; i < per; i++) {
+      const problem = valueProblem(s[i]);
+      if (problem) throw invalid(`inputs[${index}][${i}] ${problem}`, { sample: index, index: i });
+      out[i] = s[i];
+    }
     return out;
   }
   let pos = 0;
   const walk = (v: unknown, depth: number, path: string): void => {
     if (depth === shape.length) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(`inputs[${index}]${path} is not a finite number`);
-      out[pos++] = v;
+      const problem = valueProblem(v);
+      if (problem) throw invalid(`inputs[${index}]${path} ${problem}`, { sample: index, index: pos });
+      out[pos++] = v as number;
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[depth]) {
-      const got = Array.isArray(v) ? `length ${v.length}` : typeof v;
+      const got = Array.isArray(v) ? `length ${v.length}` : v === null ? 'null' : typeof v;
       throw invalid(`inputs[${index}]${path} has ${got}, expected an array of length ${shape[depth]} (sample shape [${shape.join(',')}], or a flat array of ${per} numbers)`);
     }
     for (let i = 0; i < v.length; i++) walk(v[i], depth + 1, `${path}[${i}]`);
   };
   walk(s, 0, '');
   return out;
-}
-
-function fillNumbers(src: unknown[], out: Float32Array, offset: number, index: number): void {
-  for (let i = 0; i < src.length; i++) {
-    const v = src[i];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(`inputs[${index}][${i}] is not a finite number`);
-    out[offset + i] = v;
-  }
 }

@@ -1,23 +1,25 @@
 // Parses and validates the selection part of a query (which level, which SLO) from loosely typed fields
 // (a JSON body or a query string), so every frontend gives the same messages for the same mistakes.
 
-import { invalid } from '../core/errors.ts';
+import { excerpt, invalid } from '../core/errors.ts';
 import type { QueryCommon, QuerySpec } from '../core/query.ts';
 
-const FIELDS = new Set(['variant', 'arch', 'task', 'dataset', 'minAccuracy', 'latencyMs', 'maxCostPer1k', 'topK']);
+/** The selection fields of a query, in the order docs/api.md lists them. */
+export const SELECTION_FIELDS: readonly string[] = ['variant', 'arch', 'task', 'dataset', 'minAccuracy', 'latencyMs', 'maxCostPer1k', 'topK'];
+const FIELDS: ReadonlySet<string> = new Set(SELECTION_FIELDS);
 
 export function parseQuerySpec(f: Record<string, unknown>): QuerySpec {
   const str = (k: string): string | undefined => {
     const v = f[k];
     if (v === undefined || v === null || v === '') return undefined;
-    if (typeof v !== 'string') throw invalid(`${k} must be a string`);
+    if (typeof v !== 'string') throw invalid(`${k} must be a string${Array.isArray(v) ? ' (given more than once?)' : ''}`);
     return v;
   };
   const num = (k: string, min: number, max = Infinity): number | undefined => {
     const v = f[k];
     if (v === undefined || v === null || v === '') return undefined;
     const n = typeof v === 'string' ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isFinite(n)) throw invalid(`${k} must be a number (got ${JSON.stringify(v)})`);
+    if (typeof n !== 'number' || !Number.isFinite(n)) throw invalid(`${k} must be a number (got ${typeof v === 'string' ? excerpt(v) : Array.isArray(v) ? 'several values' : typeof v})`);
     if (n < min || n > max) throw invalid(`${k} must be between ${min} and ${max} (got ${n})`);
     return n;
   };
@@ -52,7 +54,11 @@ export function parseQuerySpec(f: Record<string, unknown>): QuerySpec {
   return { level: 'usecase', task, dataset, minAccuracy: minAccuracy ?? 0, latencyMs, ...common };
 }
 
-/** The selection fields, for frontends that must separate them from input fields. */
+/** The selection fields among `o`'s own properties, for frontends that must separate them from input fields. */
 export function pickQueryFields(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([k]) => FIELDS.has(k)));
+}
+
+export function isSelectionField(k: string): boolean {
+  return FIELDS.has(k);
 }

@@ -83,6 +83,6 @@ describe('CLI against the real server', () => {
     assert.match(slo.stderr, /error: .*99\.9%/);
     const unknown = await infaas(server.url, 'modinfo', 'no-such-arch');
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /unknown architecture 'no-such-arch'/);
+    assert.match(unknown.stderr, /unknown architecture "no-such-arch"/);
   });
 });

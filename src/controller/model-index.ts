@@ -2,7 +2,7 @@
 // Catalogue the selection policy searches. Immutable: a registration (here or, through the store's change
 // feed, on another controller) gives a new index, so a query never reads the store or a half-applied change.
 
-import { notFound } from '../core/errors.ts';
+import { excerpt, notFound } from '../core/errors.ts';
 import type { Architecture, UseCase, Variant } from '../core/types.ts';
 import { keys, type MetadataStore, type StoreChange } from '../metadata/metadata-store.ts';
 import { Catalogue } from '../policy/catalogue.ts';
@@ -70,20 +70,20 @@ export class ModelIndex {
     const uc = this.useCases.get(id);
     if (!uc) {
       const known = [...this.useCases.keys()].join(', ') || 'none registered yet';
-      throw notFound(`unknown use case '${id}' (known: ${known})`);
+      throw notFound(`unknown use case ${excerpt(id)} (known: ${known})`);
     }
     return uc;
   }
 
   architecture(name: string): Architecture {
     const a = this.architectures.get(name);
-    if (!a) throw notFound(`unknown architecture '${name}'; list them with \`infaas modarch <task> <dataset>\``);
+    if (!a) throw notFound(`unknown architecture ${excerpt(name)}; list them with \`infaas modarch <task> <dataset>\``);
     return a;
   }
 
   variant(name: string): Variant {
     const v = this.variants.get(name);
-    if (!v) throw notFound(`unknown variant '${name}'; list them with \`infaas modinfo <arch>\``);
+    if (!v) throw notFound(`unknown variant ${excerpt(name)}; list them with \`infaas modinfo <arch>\``);
     return v;
   }
 

@@ -1,38 +1,79 @@
-// The REST frontend (docs/api.md): Fastify routes over the InfaasApi facade. Parses protocol details
-// (content types, multipart, query strings) and maps InfaasError codes to HTTP statuses; nothing else.
+// The REST frontend (docs/api.md): Fastify routes over the InfaasApi facade. Parses protocol details (content
+// types, multipart, query strings), checks what each route takes (request-checks.ts) and maps InfaasError codes to
+// HTTP statuses (errors.ts, send-error.ts); nothing else.
 
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyContextConfig, type FastifyInstance, type RouteShorthandOptions } from 'fastify';
 import multipart from '@fastify/multipart';
-import { InfaasError, invalid } from '../../core/errors.ts';
+import { InfaasError, excerpt, invalid } from '../../core/errors.ts';
 import type { InfaasApi } from '../../api/facade.ts';
-import { parseQuerySpec, pickQueryFields } from '../../api/query-spec.ts';
-import type { QueryInput } from '../../api/query-input.ts';
+import { SELECTION_FIELDS, parseQuerySpec } from '../../api/query-spec.ts';
 import type { Precision } from '../../core/types.ts';
-import { HTTP_STATUS, fromFrameworkError } from './errors.ts';
-import { readRegistrationForm } from './multipart-form.ts';
+import { DecodePool, type DecodePoolOptions } from '../../image/decode-pool.ts';
+import type { ImageDecoder } from '../../image/image-decoder.ts';
+import { fromFrameworkError } from './errors.ts';
+import { errorSender } from './send-error.ts';
+import { contentLengthCheck, routeRulesCheck, type RouteRules } from './request-checks.ts';
+import { readInferRequest } from './infer-request.ts';
+import { multipartLimits, readRegistrationForm } from './multipart-form.ts';
 import { accessCheck, type AccessOptions } from './host-check.ts';
 
 export interface RestOptions {
+  /** Largest request body, bytes (maxBodyBytes). */
   bodyLimit: number;
+  /** Largest file of a registration, bytes (maxModelBytes); a whole registration may carry bodyLimit more. */
   modelLimit: number;
   logger?: boolean;
   /** Which hosts and browser origins may call (host-check.ts); default: the loopback server's own names only. */
   access?: AccessOptions;
+  /** Image inputs: the pixel limit and the decode pool's threads and queue (decode-pool.ts defaults). */
+  images?: DecodePoolOptions;
+  /** What decodes image inputs instead of a pool built from `images` (tests); the caller closes it. */
+  decoder?: ImageDecoder;
+  /**
+   * Directories of this server (data dir, socket dir, ...) never named in an error reply: they are replaced by a
+   * placeholder. The OS temporary directory, the working directory and the source tree are always added.
+   */
+  privatePaths?: readonly string[];
 }
 
+/** Longest path parameter (names are at most 128 characters, variant names and registration ids a little more). */
+const MAX_PARAM_LENGTH = 256;
+const SOURCE_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
 export async function buildRestServer(api: InfaasApi, opts: RestOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit, keepAliveTimeout: 60_000 });
+  const limits = { bodyLimit: opts.bodyLimit, modelLimit: opts.modelLimit };
+  const sendError = errorSender([...(opts.privatePaths ?? []), tmpdir(), process.cwd(), SOURCE_ROOT]);
+  const toError = (e: unknown) => fromFrameworkError(e, limits);
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit,
+    keepAliveTimeout: 60_000,
+    maxParamLength: MAX_PARAM_LENGTH,
+    // `__proto__` and `constructor` keys are kept as own properties, and refused as unknown fields like any other.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
+    frameworkErrors: (e, _req, reply) => sendError(reply, toError(e)),
+  });
   app.addHook('onRequest', accessCheck(opts.access ?? { listenHost: '127.0.0.1' }));
-  await app.register(multipart, { limits: { fileSize: opts.modelLimit, files: 4, fields: 16 } });
+  app.addHook('onRequest', contentLengthCheck(limits));
+  app.addHook('preValidation', routeRulesCheck());
+  await app.register(multipart, { limits: multipartLimits(limits) });
   for (const type of ['application/octet-stream', 'image/png', 'image/jpeg']) {
     app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: opts.bodyLimit }, (_req, body, done) => done(null, body));
   }
+  const pool = opts.decoder ? undefined : new DecodePool(opts.images);
+  const decoder = opts.decoder ?? pool!;
+  app.addHook('onClose', async () => pool?.close());
+  app.addHook('preClose', async () => sendError.dropLingering());
 
-  app.setErrorHandler((e, _req, reply) => sendError(reply, fromFrameworkError(e, opts.bodyLimit)));
+  app.setErrorHandler((e, _req, reply) => sendError(reply, toError(e)));
   app.setNotFoundHandler((req, reply) =>
-    sendError(reply, new InfaasError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}; see docs/api.md`)),
+    sendError(reply, new InfaasError('NOT_FOUND', `no route ${req.method} ${excerpt(req.url.split('?')[0], 100)}; see docs/api.md`)),
   );
 
+  const rules = (r: RouteRules): RouteShorthandOptions => ({ config: r as FastifyContextConfig });
   app.get('/v1/health', async () => api.health());
   app.get('/v1/usecases', async () => ({ useCases: api.listUseCases() }));
   app.get<{ Params: { task: string; dataset: string } }>('/v1/usecases/:task/:dataset/architectures', async (req) =>
@@ -40,24 +81,27 @@ export async function buildRestServer(api: InfaasApi, opts: RestOptions): Promis
   );
   app.get<{ Params: { arch: string } }>('/v1/architectures/:arch', async (req) => api.getArchitecture(req.params.arch));
   app.get<{ Params: { name: string } }>('/v1/variants/:name', async (req) => ({ variant: api.getVariant(req.params.name) }));
-  app.post<{ Params: { name: string }; Querystring: { worker?: string } }>('/v1/variants/:name/load', async (req) => api.loadVariant(req.params.name, req.query.worker));
+  const load = rules({ query: ['worker'], hint: 'give the worker as ?worker=ID' });
+  app.post<{ Params: { name: string }; Querystring: { worker?: unknown } }>('/v1/variants/:name/load', load, async (req) =>
+    api.loadVariant(req.params.name, workerParam(req.query.worker)),
+  );
   app.post<{ Params: { name: string } }>('/v1/variants/:name/unload', async (req) => api.unloadVariant(req.params.name));
   app.get('/v1/workers', async () => ({ workers: api.listWorkers(), autoscaling: api.autoscaling() }));
 
-  app.post('/v1/models', async (req, reply) => {
+  app.post('/v1/models', rules({ body: true }), async (req, reply) => {
     if (!req.isMultipart()) throw invalid('registration must be sent as multipart/form-data (fields task, dataset, arch; files model and validation or profile)');
-    const form = await readRegistrationForm(req);
+    const { fields, files } = await readRegistrationForm(req, limits);
     const registration = await api.register({
-      task: form.fields.task,
-      dataset: form.fields.dataset,
-      arch: form.fields.arch,
-      description: form.fields.description,
-      precision: (form.fields.precision || 'fp32') as Precision,
-      replace: form.fields.replace === 'true' || form.fields.replace === '1',
-      model: requireFile(form.files.model, 'model'),
-      validation: form.files.validation,
-      profile: form.files.profile ? parseJsonFile(form.files.profile, 'profile') : undefined,
-      labels: form.files.labels ? parseLabels(form.files.labels) : undefined,
+      task: fields.task as string,
+      dataset: fields.dataset as string,
+      arch: fields.arch as string,
+      description: fields.description,
+      precision: (fields.precision || 'fp32') as Precision,
+      replace: flag(fields.replace, 'replace'),
+      model: requireFile(files.model, 'model'),
+      validation: files.validation,
+      profile: files.profile ? parseJsonFile(files.profile, 'profile') : undefined,
+      labels: files.labels ? parseLabels(files.labels) : undefined,
     });
     return reply.code(registration.state === 'SUCCEEDED' ? 201 : 202).send({ registration: await expand(api, registration) });
   });
@@ -65,47 +109,26 @@ export async function buildRestServer(api: InfaasApi, opts: RestOptions): Promis
     registration: await expand(api, await api.getRegistration(req.params.id)),
   }));
 
-  app.post('/v1/infer', async (req: FastifyRequest) => {
-    const { fields, input } = readInferRequest(req);
+  const infer = rules({ query: SELECTION_FIELDS, body: true, hint: 'inputs go in the body; see docs/api.md' });
+  app.post('/v1/infer', infer, async (req) => {
+    const { fields, input } = readInferRequest(req, decoder);
     return api.infer(parseQuerySpec(fields), input);
   });
 
   return app;
 }
 
-function sendError(reply: FastifyReply, e: InfaasError): FastifyReply {
-  // Overload and unavailability may say when to come back (RFC 9110 Retry-After, whole seconds).
-  const retryAfterMs = e.details?.retryAfterMs;
-  if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs)) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-  return reply.code(HTTP_STATUS[e.code]).send(e.toJSON());
+function workerParam(w: unknown): string | undefined {
+  if (w === undefined || w === '') return undefined;
+  if (typeof w !== 'string') throw invalid('worker must be given once (?worker=ID)');
+  if (w.length > MAX_PARAM_LENGTH) throw invalid(`worker ${excerpt(w)} is not a worker id: ids are at most ${MAX_PARAM_LENGTH} characters`);
+  return w;
 }
 
-function readInferRequest(req: FastifyRequest): { fields: Record<string, unknown>; input: QueryInput } {
-  const query = (req.query ?? {}) as Record<string, unknown>;
-  const body = req.body;
-  if (Buffer.isBuffer(body)) {
-    const ct = String(req.headers['content-type'] ?? '');
-    const input: QueryInput = ct.startsWith('image/') ? { kind: 'images', images: [body] } : { kind: 'raw', bytes: body };
-    return { fields: pickQueryFields(query), input };
-  }
-  if (body === undefined || body === null) throw invalid('request body is empty: send JSON with inputs or images, raw float32 bytes, or an image');
-  if (typeof body !== 'object' || Array.isArray(body)) throw invalid('request body must be a JSON object with the query fields and inputs or images');
-  const b = body as Record<string, unknown>;
-  const fields = { ...pickQueryFields(query), ...pickQueryFields(b) };
-  const unknown = Object.keys(b).filter((k) => !(k in fields) && k !== 'inputs' && k !== 'images');
-  if (unknown.length) throw invalid(`unknown field(s) ${unknown.map((k) => `'${k}'`).join(', ')}; see docs/api.md`);
-  if (b.inputs !== undefined && b.images !== undefined) throw invalid('send either inputs or images, not both');
-  if (b.images !== undefined) {
-    if (!Array.isArray(b.images) || !b.images.every((s) => typeof s === 'string')) throw invalid('images must be an array of base64-encoded PNG or JPEG strings');
-    return { fields, input: { kind: 'images', images: b.images.map((s: string) => Buffer.from(s, 'base64')) } };
-  }
-  if (b.inputs === undefined) throw invalid('the request has no inputs: send "inputs" (arrays of numbers) or "images" (base64 PNG/JPEG)');
-  if (Array.isArray(b.inputs)) return { fields, input: { kind: 'samples', samples: b.inputs } };
-  if (typeof b.inputs === 'object' && b.inputs && 'data' in b.inputs) {
-    const t = b.inputs as { shape?: unknown; data?: unknown };
-    return { fields, input: { kind: 'tensor', shape: t.shape, data: t.data } };
-  }
-  throw invalid('inputs must be an array of samples or an object {shape, data}');
+function flag(v: string | undefined, name: string): boolean {
+  if (v === undefined || v === '' || v === 'false' || v === '0') return false;
+  if (v === 'true' || v === '1') return true;
+  throw invalid(`${name} must be true or false (got ${excerpt(v)})`);
 }
 
 async function expand(api: InfaasApi, reg: Awaited<ReturnType<InfaasApi['getRegistration']>>) {
@@ -128,7 +151,7 @@ function parseJsonFile(bytes: Uint8Array, name: string): unknown {
   try {
     return JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch (e) {
-    throw invalid(`${name} file is not valid JSON: ${(e as Error).message}`);
+    throw invalid(`${name} file is not valid JSON: ${excerpt((e as Error).message, 200)}`);
   }
 }
 
