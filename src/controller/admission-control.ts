@@ -33,6 +33,17 @@ export interface Pending {
  */
 export function refusal(r: Pending, p: Prediction): InfaasError | undefined {
   if (r.sloMs === undefined) return undefined;
+  const limit = Error.stackTraceLimit;
+  // Refusals are many under overload and their stack says nothing: not captured.
+  Error.stackTraceLimit = 0;
+  try {
+    return decide({ ...r, sloMs: r.sloMs }, p);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+function decide(r: Pending & { sloMs: number }, p: Prediction): InfaasError | undefined {
   const budgetMs = r.sloMs - r.elapsedMs;
   const serviceMs = r.paysLoad && p.cold ? p.serviceMs - (p.loadMs ?? 0) : p.serviceMs;
   const a = admit({ budgetMs, waitMs: p.waitMs, serviceMs, overheadMs: p.overheadMs, baseOverheadMs: p.baseOverheadMs, marginMs: r.marginMs ?? 0 });

@@ -109,7 +109,10 @@ export class Batcher {
       const now = this.#o.now();
       const probe = deadline !== undefined && !this.#running && this.#queue.length === 0 && now - this.#lastRunEnd >= PROBE_AFTER_MS;
       const job: Job = { input, samples: input.shape[0], arrivedAt: now, deadline: probe ? undefined : deadline, group, resolve, reject };
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0; // refusals are many under overload, and their stack says nothing
       const refusal = this.#admission(job, now);
+      Error.stackTraceLimit = limit;
       if (refusal) {
         reject(refusal);
         return;
