@@ -50,7 +50,7 @@ export async function buildRestServer(api: InfaasApi, opts: RestOptions): Promis
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit,
     keepAliveTimeout: 60_000,
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // `__proto__` and `constructor` keys are kept as own properties, and refused as unknown fields like any other.
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
