@@ -13,7 +13,7 @@ import type { Precision } from '../../core/types.ts';
 import { DecodePool, type DecodePoolOptions } from '../../image/decode-pool.ts';
 import type { ImageDecoder } from '../../image/image-decoder.ts';
 import { fromFrameworkError } from './errors.ts';
-import { errorSender } from './send-error.ts';
+import { clientErrorHandler, errorSender } from './send-error.ts';
 import { contentLengthCheck, routeRulesCheck, type RouteRules } from './request-checks.ts';
 import { readInferRequest } from './infer-request.ts';
 import { multipartLimits, readRegistrationForm } from './multipart-form.ts';
@@ -55,6 +55,7 @@ export async function buildRestServer(api: InfaasApi, opts: RestOptions): Promis
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
     frameworkErrors: (e, _req, reply) => sendError(reply, toError(e)),
+    clientErrorHandler,
   });
   app.addHook('onRequest', accessCheck(opts.access ?? { listenHost: '127.0.0.1' }));
   app.addHook('onRequest', contentLengthCheck(limits));

@@ -4,7 +4,21 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { sendStreamed, startRestKit, KIT_VARIANT, type RestKit } from '../../testing/rest-api.ts';
+
+/** Writes `text` on a new connection and returns all the server sent back until it closed the connection. */
+function rawExchange(url: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const socket = connect(Number(port), hostname, () => socket.write(text));
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (got += d));
+    socket.on('close', () => resolve(got));
+    socket.on('error', reject);
+  });
+}
 
 describe('routes: query strings, bodies and path parameters', () => {
   let kit: RestKit;
@@ -64,6 +78,13 @@ describe('routes: query strings, bodies and path parameters', () => {
     assert.equal(noRoute.status, 404);
     assert.ok(noRoute.json.error.length < 200, noRoute.json.error);
     assert.equal(noRoute.json.code, 'NOT_FOUND');
+    const huge = await call('GET', `/v1/variants/${'v'.repeat(20_000)}`);
+    assert.equal(huge.status, 431);
+    assert.equal(huge.json.code, 'PAYLOAD_TOO_LARGE');
+    assert.match(huge.json.error, /^request headers \(the URL included\) are larger than the limit of \d+ bytes$/);
+    const garbage = await rawExchange(kit.url, 'NOT HTTP AT ALL\r\n\r\n');
+    assert.match(garbage, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.deepEqual(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4)), { code: 'INVALID_ARGUMENT', error: 'malformed HTTP request' });
     const arch = await call('GET', `/v1/usecases/${'t'.repeat(200)}/d/architectures`);
     assert.equal(arch.status, 404);
     assert.match(arch.json.error, /^unknown use case "t{64}…" \(202 characters\)/);

@@ -6,7 +6,9 @@
 
 import { isAbsolute, resolve } from 'node:path';
 import { realpathSync } from 'node:fs';
+import { STATUS_CODES, maxHeaderSize } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { InfaasError } from '../../core/errors.ts';
 import { HTTP_STATUS } from './errors.ts';
@@ -41,6 +43,23 @@ export function errorSender(privatePaths: readonly string[]): ErrorSender {
     return reply.code(status).send({ code: e.code, error: text(dropStack(e.message), MAX_MESSAGE), ...(details ? { details } : {}) });
   };
   return Object.assign(send, { dropLingering: () => lingering.forEach((s) => s.destroy()) });
+}
+
+/**
+ * Fastify's clientErrorHandler: Node's HTTP parser refused a request before any route saw it (headers over
+ * Node's limit, malformed HTTP, too slow). The answer comes in the API's format too, then the connection closes.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, error] =
+    err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'PAYLOAD_TOO_LARGE', `request headers (the URL included) are larger than the limit of ${maxHeaderSize} bytes`]
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'DEADLINE_EXCEEDED', 'the request was not received in time']
+        : [400, 'INVALID_ARGUMENT', 'malformed HTTP request'];
+  const body = JSON.stringify({ code, error });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }
 
 /** How long a connection whose request body was refused half-way stays open after the reply, ms. */
