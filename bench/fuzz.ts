@@ -16,11 +16,12 @@ const HTTP = arg('http', 20_000);
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const CHUNK = 500;
 
-async function runTarget<C>(t: Target<C>, n: number, stats: FuzzStats, progress = false): Promise<void> {
+async function runTarget<C>(t: Target<C>, n: number, stats: FuzzStats, progress = false, afterChunk?: () => Promise<void>): Promise<void> {
   for (let done = 0, chunk = 0; done < n; chunk++) {
     const cases = sample(t, SEED * 1_000_003 + chunk, Math.min(CHUNK, n - done));
     for (const c of cases) await runOne(t, c, stats);
     done += cases.length;
+    await afterChunk?.();
     if (progress) process.stderr.write(`  ${t.name}: ${done}/${n}\r`);
   }
   if (progress) process.stderr.write('\n');
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
   const config = configTarget();
   // Images decode for real, so they get a tenth of the cases; bombs only through HTTP (where health is probed).
   const inProcess: Array<[Target<any>, number]> = [
-    [querySpecTarget, IN_PROCESS], [queryInputTarget, IN_PROCESS], [imageTarget({ bombWeight: 0 }), Math.ceil(IN_PROCESS / 10)], [valsetTarget, IN_PROCESS],
+    [querySpecTarget, IN_PROCESS], [queryInputTarget, IN_PROCESS], [imageTarget(), Math.ceil(IN_PROCESS / 10)], [valsetTarget, IN_PROCESS],
     [profileTarget, IN_PROCESS], [onnxTarget, IN_PROCESS], [config, IN_PROCESS], [cliTarget, IN_PROCESS],
   ];
   for (const [t, n] of inProcess) {
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
   }
   config.dispose();
 
-  let rss: { start: string; end: string } | undefined;
+  let rss: { start: string; end: string; serverTrace: number[] } | undefined;
   let left: { homeLeft: string[]; tmpLeft: string[] } | undefined;
   if (HTTP > 0 && (!ONLY || 'http'.includes(ONLY))) {
     const server = await startFuzzServer();
@@ -51,9 +52,10 @@ async function main(): Promise<void> {
       return `server ${fmt(r.serverMB)} MiB, workers ${r.workersMB.map((x) => fmt(x)).join(' + ')} MiB`;
     };
     const start = await mb();
+    const serverTrace = [(await server.rss()).serverMB];
     try {
-      await runTarget(httpTarget(server, { images: { bombWeight: 1 } }), HTTP, stats, true);
-      rss = { start, end: await mb() };
+      await runTarget(httpTarget(server, { images: { bombWeight: 1 } }), HTTP, stats, true, async () => void serverTrace.push((await server.rss()).serverMB));
+      rss = { start, end: await mb(), serverTrace };
     } finally {
       left = await server.stop();
     }
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
     const failing = fs.reduce((a, f) => a + f.count, 0);
     console.log(`| ${r.row} | ${fmt(r.cases)} | ${fmt(failing)} | ${fs.length} (${fs.filter((f) => f.known).length}) | ${fmt(r.cases / (r.ms / 1000))} | ${fmt(r.slowest.ms, 1)} ms: ${r.slowest.label.slice(0, 90).replace(/\|/g, '/')} |`);
   }
-  if (rss) console.log(`\nRSS at start: ${rss.start}\nRSS at end:   ${rss.end}`);
+  if (rss) console.log(`\nRSS at start: ${rss.start}\nRSS at end:   ${rss.end}\nserver RSS every ${CHUNK} HTTP cases, MiB: ${rss.serverTrace.map((x) => fmt(x)).join(' ')}`);
   if (left) console.log(`left outside the data dir: $HOME ${left.homeLeft.length ? left.homeLeft.join(', ') : 'empty'}; TMPDIR ${left.tmpLeft.length ? left.tmpLeft.join(', ') : 'empty'}`);
   console.log('\nfailures (smallest example of each):');
   for (const f of [...stats.findings.values()].sort((a, b) => a.row.localeCompare(b.row))) {

@@ -41,9 +41,16 @@ export interface FuzzWorld {
 
 export const json = (v: unknown): Uint8Array => Buffer.from(JSON.stringify(v) ?? 'null', 'utf8');
 
+/** Percent-encodes the UTF-8 bytes of `s` (a lone surrogate becomes U+FFFD, where encodeURIComponent throws). */
+export function encodeComponent(s: string): string {
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) out += /[A-Za-z0-9\-_.~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  return out;
+}
+
 /** A query string from pairs, each part percent-encoded (or left raw when `raw`). */
 export function queryString(pairs: Array<[string, string]>, raw = false): string {
   if (!pairs.length) return '';
-  const enc = raw ? (s: string) => s : encodeURIComponent;
+  const enc = raw ? (s: string) => s : encodeComponent;
   return '?' + pairs.map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&');
 }

@@ -75,11 +75,11 @@ export const queryInputTarget: Target<InputCase> = {
   size: (c) => (c.input.kind === 'raw' ? c.input.bytes.length : text(c.input).length),
 };
 
-/** Images decoded in process; heavy ones (bombs, huge declared sizes) only through HTTP, unless `heavy`. */
-export function imageTarget(o: ImageArbOptions & { heavy?: boolean } = { bombWeight: 0 }): Target<{ label: string; bytes: Uint8Array; shape: number[] }> {
+/** Images decoded in process; heavy ones (bombs, huge declared sizes) only through HTTP unless `o.heavy`. */
+export function imageTarget(o: ImageArbOptions = {}): Target<{ label: string; bytes: Uint8Array; shape: number[] }> {
   return {
     name: 'images (decodeImage)',
-    arb: fc.tuple(o.heavy ? imageArb(o) : imageArb(o).filter((i) => !i.heavy), fc.constantFrom<number[]>([1, 28, 28], [1, 28, 28], [3, 32, 32], [28, 28], [1, 1, 1], [2, 8, 8], [1, 0, 5], [3, 4097, 1])).map(([i, shape]) => ({ label: `${i.label} to [${shape}]`, bytes: i.bytes, shape })),
+    arb: fc.tuple(imageArb({ heavy: false, ...o }), fc.constantFrom<number[]>([1, 28, 28], [1, 28, 28], [3, 32, 32], [28, 28], [1, 1, 1], [2, 8, 8], [1, 0, 5], [3, 4097, 1])).map(([i, shape]) => ({ label: `${i.label} to [${shape}]`, bytes: i.bytes, shape })),
     run: (c) => judge(() => decodeImage(c.bytes, c.shape), (out) => {
       for (let i = 0; i < out.length; i++) if (!(out[i] >= 0 && out[i] <= 1)) return 'decoded pixel outside [0,1]';
       return undefined;

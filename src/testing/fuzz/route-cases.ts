@@ -3,13 +3,13 @@
 
 import fc from 'fast-check';
 import { hostileString } from './hostile.ts';
-import { json, queryString, type FuzzWorld, type HttpCase } from './http-case.ts';
+import { encodeComponent, json, queryString, type FuzzWorld, type HttpCase } from './http-case.ts';
 
 /** A path segment: a known name, a hostile string (percent-encoded, or raw bytes as sent by a sloppy client). */
 function segmentArb(known: string[]): fc.Arbitrary<{ text: string; wire: string }> {
   return fc.oneof(
-    { weight: 2, arbitrary: (known.length ? fc.constantFrom(...known) : fc.constant('none')).map((t) => ({ text: t, wire: encodeURIComponent(t) })) },
-    { weight: 3, arbitrary: hostileString.map((t) => ({ text: t, wire: encodeURIComponent(t) })) },
+    { weight: 2, arbitrary: (known.length ? fc.constantFrom(...known) : fc.constant('none')).map((t) => ({ text: t, wire: encodeComponent(t) })) },
+    { weight: 3, arbitrary: hostileString.map((t) => ({ text: t, wire: encodeComponent(t) })) },
     { weight: 1, arbitrary: fc.constantFrom('%', '%zz', '%00', '..', '%2e%2e', '%2F', '%252F', 'a%0d%0ab', '%ff%fe', '%c0%af').map((w) => ({ text: w, wire: w })) },
   );
 }
@@ -44,6 +44,6 @@ export function routeCaseArb(world: FuzzWorld): fc.Arbitrary<HttpCase> {
     fc.constantFrom<Record<string, string>>(
       { host: 'evil.example' }, { origin: 'http://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { 'x-forwarded-for': '1.2.3.4' },
       { 'content-type': 'application/json', 'content-encoding': 'gzip' }, { 'transfer-encoding': 'chunked' }, { expect: '100-continue' }, { 'content-type': 'application/json', 'x-big': 'h'.repeat(8000) },
-    ).map((h) => ({ target: 'route headers', label: `POST unload with headers ${JSON.stringify(h).slice(0, 80)}`, method: 'POST', path: `/v1/variants/${encodeURIComponent(world.variants[0] ?? 'x')}/unload`, headers: h, body: h['transfer-encoding'] ? Buffer.from('0\r\n\r\n') : h['content-type'] ? json({}) : new Uint8Array(0) })),
+    ).map((h) => ({ target: 'route headers', label: `POST unload with headers ${JSON.stringify(h).slice(0, 80)}`, method: 'POST', path: `/v1/variants/${encodeComponent(world.variants[0] ?? 'x')}/unload`, headers: h, body: h['transfer-encoding'] ? Buffer.from('0\r\n\r\n') : h['content-type'] ? json({}) : new Uint8Array(0) })),
   );
 }
