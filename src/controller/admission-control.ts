@@ -46,11 +46,11 @@ export function refusal(r: Pending, p: Prediction): InfaasError | undefined {
 function decide(r: Pending & { sloMs: number }, p: Prediction): InfaasError | undefined {
   const budgetMs = r.sloMs - r.elapsedMs;
   const serviceMs = r.paysLoad && p.cold ? p.serviceMs - (p.loadMs ?? 0) : p.serviceMs;
-  const a = admit({ budgetMs, waitMs: p.waitMs, serviceMs, overheadMs: p.overheadMs, baseOverheadMs: p.baseOverheadMs, marginMs: r.marginMs ?? 0 });
+  const a = admit({ budgetMs, waitMs: p.waitMs, serviceMs, overheadMs: p.overheadMs, marginMs: r.marginMs ?? 0 });
   if (a.admit) return undefined;
   const [predictedMs, remainingMs, waitMs] = [round1(a.predictedMs), round1(budgetMs), round1(p.waitMs)];
   const common = { variant: r.variant.name, worker: r.worker, latencyMs: r.sloMs, predictedMs, remainingMs };
-  if (a.why === 'alone' && p.baseOverheadMs + serviceMs > r.sloMs) {
+  if (a.why === 'alone' && p.overheadMs + serviceMs > r.sloMs) {
     return new InfaasError('RESOURCE_EXHAUSTED', `overloaded: ${r.variant.name} runs slower than profiled now: alone on worker ${r.worker} it would take ~${predictedMs} ms, past the ${r.sloMs} ms SLO; retry in ~1000 ms`, {
       ...common, retryAfterMs: 1000,
     });
@@ -61,8 +61,8 @@ function decide(r: Pending & { sloMs: number }, p: Prediction): InfaasError | un
     });
   }
   const retryAfterMs = round1(Math.max(1, a.retryAfterMs));
-  const busy = p.overheadMs - p.baseOverheadMs + (r.marginMs ?? 0);
-  const loaded = busy >= 1 ? `, with ~${round1(busy)} ms more for a busy server` : '';
+  const margin = r.marginMs ?? 0;
+  const loaded = margin >= 1 ? `, and ~${round1(margin)} ms of headroom for a busy server` : '';
   const queued = `${waitMs} ms of work queued ahead on worker ${r.worker}${p.cold ? ', then a load' : ''}${loaded}`;
   return new InfaasError(
     'RESOURCE_EXHAUSTED',
@@ -81,15 +81,16 @@ export function queueFull(variant: string, worker: string, limit: number, waitMs
 
 /**
  * Feeds what a reply measured to the estimator: the run (weighted by the requests that shared it), the load of a
- * cold start, and the time outside the worker (`sinceDispatchMs` minus the worker's queue, load and run).
+ * cold start, and the time outside the worker (`sinceDispatchMs` minus the worker's queue, load and run; `idle`:
+ * nothing was predicted ahead of the request).
  */
-export function observeReply(e: LatencyEstimator, catalogue: Catalogue, variant: Variant, batch: number, reply: InferReply, sinceDispatchMs: number, now: number): void {
+export function observeReply(e: LatencyEstimator, catalogue: Catalogue, variant: Variant, batch: number, reply: InferReply, sinceDispatchMs: number, now: number, idle: boolean): void {
   const t = reply.timing;
   const entry = catalogue.entry(variant.name);
   const samples = reply.batch?.samples ?? batch;
   if (entry && t.inferenceMs > 0) e.observeRun(variant.name, samples, t.inferenceMs, p50At(entry, samples), now, 1 / Math.max(1, reply.batch?.requests ?? 1));
   if (reply.coldStart && t.loadMs > 0) e.observeLoad(variant.name, t.loadMs, variant.profile.loadMs, t.firstLoad ?? false, now);
-  e.observeOverhead(sinceDispatchMs - t.queueMs - t.loadMs - t.inferenceMs, now);
+  e.observeOverhead(sinceDispatchMs - t.queueMs - t.loadMs - t.inferenceMs, now, idle);
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;

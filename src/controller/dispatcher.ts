@@ -171,7 +171,7 @@ export class Dispatcher {
       const selection = this.#select(request, idx, now);
       const variant = selection.variant;
       if (spec.level !== 'variant' && attempt === 0) this.#noteSlo(variant.name, spec.latencyMs, spec.level === 'usecase' ? spec.minAccuracy : 0);
-      const { client, predictedMs, probe } = this.#admit(spec, selection, now, started, batch, failed, lastError);
+      const { client, predictedMs, probe, idle } = this.#admit(spec, selection, now, started, batch, failed, lastError);
       const arch = idx.architecture(variant.arch);
       this.#view.begin(variant, client.id, batch, now);
       let ok = false;
@@ -182,7 +182,7 @@ export class Dispatcher {
         const reply = await client.infer(specOf(variant, arch), input, opts);
         ok = true;
         const end = performance.now();
-        observeReply(this.#view.estimator, idx.catalogue, variant, batch, reply, end - dispatched, this.#now());
+        observeReply(this.#view.estimator, idx.catalogue, variant, batch, reply, end - dispatched, this.#now(), idle);
         // A probe was sent against the prediction: its error says nothing of the admitted requests' tail.
         if (!reply.coldStart && !probe) this.#view.estimator.observeError(end - started - predictedMs, this.#now());
         const outputs = Object.entries(reply.outputs).map(([name, t]) => ({ name, shape: t.shape, data: Array.from(t.data) }));
@@ -254,7 +254,7 @@ export class Dispatcher {
    * then, while the request could not meet its SLO there, up to ADMISSION_TRIES - 1 others (another replica, or a
    * new one on a worker with room). Counts a refused variant as one that wanted a replica no worker could take.
    */
-  #admit(spec: QuerySpec, selection: Selection, now: number, started: number, batch: number, failed: ReadonlySet<string>, lastError?: InfaasError): { client: WorkerClient; predictedMs: number; probe: boolean } {
+  #admit(spec: QuerySpec, selection: Selection, now: number, started: number, batch: number, failed: ReadonlySet<string>, lastError?: InfaasError): { client: WorkerClient; predictedMs: number; probe: boolean; idle: boolean } {
     const variant = selection.variant;
     const sloMs = spec.level === 'variant' ? undefined : spec.latencyMs;
     const paysLoad = !selection.loaded && sloMs !== undefined && selection.predictedMs > sloMs;
@@ -277,7 +277,7 @@ export class Dispatcher {
       const no = full ? queueFull(variant.name, client.id, this.#maxInflight, p.waitMs) : refusal({ variant, worker: client.id, sloMs, elapsedMs, paysLoad, marginMs }, p);
       if (!no || (!full && now - (this.#lastSent.get(client.id) ?? -Infinity) > PROBE_AFTER_MS)) {
         this.#lastSent.set(client.id, now);
-        return { client, predictedMs: elapsedMs + p.overheadMs + p.waitMs + p.serviceMs, probe: no !== undefined };
+        return { client, predictedMs: elapsedMs + p.overheadMs + p.waitMs + p.serviceMs, probe: no !== undefined, idle: p.waitMs <= 0 };
       }
       first ??= no;
       if (no.code !== 'RESOURCE_EXHAUSTED') break;

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WorkerStatus } from '../core/types.ts';
 import { makeVariant } from '../policy/fixtures.ts';
+import { LatencyEstimator } from '../policy/latency-estimator.ts';
 import { LiveClusterView } from './live-cluster-view.ts';
 
 // p50 at batch b: 0.8·p95·(0.5 + 0.5·b) → a: 0.8 ms at 1, 3.6 ms at 8; b: 8 ms at 1 (one sample per run).
@@ -16,17 +17,25 @@ const status = (id: string, held: Array<{ name: string; queued?: number }>): Wor
 });
 const close = (x: number, y: number) => assert.ok(Math.abs(x - y) < 1e-9, `${x} != ${y}`);
 
+/** b measured at twice its profile once `slow` is set, a as profiled. */
+class Measured extends LatencyEstimator {
+  slow = false;
+  override runFactor(variant: string): number {
+    return this.slow && variant === b.name ? 2 : 1;
+  }
+}
+
 test('the wait on a worker drains every variant in flight there in batches, at the corrected p50', () => {
-  const view = new LiveClusterView();
+  const estimator = new Measured();
+  const view = new LiveClusterView({ estimator });
   view.sync([status('w1', [{ name: a.name }, { name: b.name }])], variants);
   for (let i = 0; i < 9; i++) view.begin(a, 'w1', 1, 0); // 9 samples of a: a batch of 8 (3.6 ms) and one of 1 (0.8 ms)
   view.begin(b, 'w1', 1, 0); // one run of b: 8 ms
   close(view.waitMs('w1'), 3.6 + 0.8 + 8);
   close(view.replicas(a.name)![0].estimatedWaitMs, 12.4);
   assert.equal(view.workerLoad('w1'), 10);
-  // b measured at twice its profile (a as profiled): its run counts twice as long.
-  view.estimator.observeRun(a.name, 1, 0.8, 0.8, 0);
-  view.estimator.observeRun(b.name, 1, 16, 8, 0);
+  // b measured at twice its profile: its run counts twice as long.
+  estimator.slow = true;
   close(view.waitMs('w1'), 3.6 + 0.8 + 16);
   const p = view.predict(b, 'w1', 1, 0);
   assert.deepEqual([p.cold, p.loadMs], [false, 0]);

@@ -35,9 +35,8 @@ export interface Prediction {
   serviceMs: number;
   /** The load within serviceMs (0 unless cold), ms. */
   loadMs: number;
-  /** Transport and controller, ms: now, and when nothing waits (the part beyond it is load). */
+  /** Transport and controller (as measured when nothing waited), ms. */
   overheadMs: number;
-  baseOverheadMs: number;
   /** The worker does not hold the variant: the request loads it. */
   cold: boolean;
   /** On a cold start: the worker has never loaded the variant's artifact. */
@@ -73,7 +72,6 @@ export class LiveClusterView implements ClusterView {
       runFactor: (variant, batch) => e.runFactor(variant, batch),
       // Selection does not know the worker yet: a reload if any worker has loaded the artifact before.
       loadMs: (v) => e.loadMs(v.name, v.profile.loadMs, !this.#loadedAnywhere(v.artifactId)),
-      // Selection judges what can meet an SLO at all: the overhead of an unloaded system (load is admission's).
       overheadMs: () => e.overheadMs(),
     };
   }
@@ -128,16 +126,16 @@ export class LiveClusterView implements ClusterView {
    */
   predict(variant: Variant, workerId: string, batch: number, now: number): Prediction {
     const slot = this.#slots.get(variant.name)?.get(workerId);
-    const [overheadMs, baseOverheadMs] = [this.estimator.overheadMs(now), this.estimator.overheadMs()];
+    const overheadMs = this.estimator.overheadMs();
     const run = this.#runMs(variant, batch, 'p95');
     let waitMs = this.waitMs(workerId);
     if (slot) {
       if (slot.readyAt !== undefined && slot.state === 'loading') waitMs = Math.max(waitMs, slot.readyAt - now);
-      return { waitMs, serviceMs: run, loadMs: 0, overheadMs, baseOverheadMs, cold: false };
+      return { waitMs, serviceMs: run, loadMs: 0, overheadMs, cold: false };
     }
     const firstLoad = !this.#loadedOn.get(workerId)?.artifacts.has(variant.artifactId);
     const loadMs = this.estimator.loadMs(variant.name, variant.profile.loadMs, firstLoad);
-    return { waitMs, serviceMs: loadMs + run, loadMs, overheadMs, baseOverheadMs, cold: true, firstLoad };
+    return { waitMs, serviceMs: loadMs + run, loadMs, overheadMs, cold: true, firstLoad };
   }
 
   /** Replaces what each worker holds with its latest status, keeping in-flight counts. */

@@ -22,10 +22,8 @@ export interface AdmissionCheck {
   waitMs: number;
   /** Expected time of the request's own part: its batch's run, and the load first on a cold start, ms. */
   serviceMs: number;
-  /** Expected cost outside the worker's queue, load and run (transport, controller), ms, now. Default 0. */
+  /** Expected cost outside the worker's queue, load and run (transport, controller), ms. Default 0. */
   overheadMs?: number;
-  /** That cost when nothing waits, ms (default overheadMs): what is left beyond it is load, and passes. */
-  baseOverheadMs?: number;
   /**
    * Headroom on top of the prediction, ms (default 0): for the tail of the errors of past predictions and for waits
    * the caller cannot see (a request waiting on a busy server before the caller saw it). Load, like the wait.
@@ -40,9 +38,9 @@ export type Admission =
       admit: false;
       predictedMs: number;
       /**
-       * 'queue': the request would fit were the system less loaded (its queue shorter, its overhead at the base);
+       * 'queue': the request would fit were the system less loaded (its queue shorter, the margin smaller);
        * retryAfterMs is how long that excess takes to drain (without new arrivals). 'alone': it cannot fit even
-       * with nothing queued and the base overhead; retryAfterMs is 0.
+       * with nothing queued and no margin; retryAfterMs is 0.
        */
       why: 'queue' | 'alone';
       retryAfterMs: number;
@@ -54,6 +52,6 @@ export function admit(c: AdmissionCheck): Admission {
   const predictedMs = overhead + c.waitMs + c.serviceMs;
   const excess = predictedMs + (c.marginMs ?? 0) - c.budgetMs;
   if (excess <= 0) return { admit: true, predictedMs };
-  if ((c.baseOverheadMs ?? overhead) + c.serviceMs > c.budgetMs) return { admit: false, predictedMs, why: 'alone', retryAfterMs: 0 };
+  if (overhead + c.serviceMs > c.budgetMs) return { admit: false, predictedMs, why: 'alone', retryAfterMs: 0 };
   return { admit: false, predictedMs, why: 'queue', retryAfterMs: excess };
 }

@@ -73,24 +73,21 @@ test("load times: a worker's first load apart from reloads, each borrowing the o
   assert.deepEqual({ first: e.describe('a')!.firstLoadFactor, reload: e.describe('a')!.loadFactor }, { first: 6, reload: 1.5 });
 });
 
-test('overhead: a moving average while fresh, else its floor (falls at once, rises slowly); bad observations are ignored', () => {
-  const e = new LatencyEstimator({ alpha: 0.5, freshMs: 1000 });
-  e.observeOverhead(2, 0);
-  e.observeOverhead(4, 1);
-  close(e.overheadMs(1), 3);
-  close(e.overheadMs(1002), 2.02); // unfed for over a second: the floor (2, then 1% of the way up to 4)
-  close(e.overheadMs(), 2.02); // without a time: the floor
-  e.observeOverhead(40, 2000); // a busy moment
-  close(e.overheadMs(2000), 21.5);
-  close(e.overheadMs(3500), 2.02 + (40 - 2.02) * 0.01); // nothing admitted since: back near the floor
-  e.observeOverhead(1, 4000);
-  close(e.overheadMs(), 1);
-  e.observeOverhead(NaN, 4001);
-  e.observeOverhead(-1, 4001);
+test('overhead: a moving average of requests that found nothing ahead (of any until one did); bad observations ignored', () => {
+  const e = new LatencyEstimator({ alpha: 0.5 });
+  e.observeOverhead(9, 0, false); // under load: waits for a busy worker too
+  close(e.overheadMs(), 9); // nothing better known yet
+  e.observeOverhead(2, 1);
+  e.observeOverhead(4, 2);
+  close(e.overheadMs(), 3);
+  e.observeOverhead(40, 3, false);
+  close(e.overheadMs(), 3);
+  e.observeOverhead(NaN, 4);
+  e.observeOverhead(-1, 4);
   e.observeRun('v', 1, 0, 1, 2);
   e.observeRun('v', 1, 1, 0, 2);
   e.observeLoad('v', Infinity, 1, true, 2);
-  close(e.overheadMs(), 1);
+  close(e.overheadMs(), 3);
   assert.equal(e.describe('v'), undefined);
 });
 

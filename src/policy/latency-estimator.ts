@@ -11,10 +11,10 @@
 //   warmed up a single run counts at most 4x away from the average;
 // - per variant: load time / profiled load time, apart for a worker's first load of the artifact (it reads and
 //   verifies the file too, and is several times slower than a reload) and for later loads;
-// - the cost of a request outside a worker's queue, load and run (transport, controller, and waiting for a busy
-//   event loop at either end), ms: a moving average that follows load, read only while fed within `freshMs` (with
-//   nothing admitted nothing feeds it, and an old figure must not refuse everything for ever), and a floor, the
-//   cost when nothing waits: it falls at once to a lower observation and rises slowly.
+// - the cost of a request outside a worker's queue, load and run (transport, controller), ms, as measured on
+//   requests that found nothing ahead of them: under load the same figure also holds waits for a busy worker or
+//   event loop, which the prediction of the wait already counts or the margin below learns (counted twice, a
+//   loaded server would refuse what it can serve);
 // A variant never observed borrows the average over every variant observed, then the profile as is (factor 1).
 // And the errors of recent predictions (observed - predicted end to end): a quantile of those of the last
 // `marginWindowMs` is the headroom admission keeps, so that about that share of admitted requests is late.
@@ -26,8 +26,6 @@ export interface EstimatorOptions {
   alpha?: number;
   /** An average not fed for this long restarts from its next observation, ms. Default 300,000 (5 minutes). */
   staleMs?: number;
-  /** The overhead's moving average is read only this long after its last observation, then its floor, ms. Default 1000. */
-  freshMs?: number;
   /** Quantile of recent prediction errors kept as headroom (marginMs). Default 0.99. */
   marginQuantile?: number;
   /** Prediction errors older than this are forgotten, ms. Default 2000. */
@@ -90,10 +88,9 @@ export class LatencyEstimator {
   readonly #allRuns = new Average();
   readonly #allFirst = new Average();
   readonly #allRepeat = new Average();
+  /** Overhead of requests that found nothing ahead of them, and of any (used until the first of those). */
   readonly #overhead = new Average();
-  readonly #freshMs: number;
-  /** The overhead when nothing waits: down at once to a lower observation, up by 1% of the difference. */
-  #floor = NaN;
+  readonly #anyOverhead = new Average();
   readonly #q: number;
   readonly #windowMs: number;
   readonly #minErrors: number;
@@ -109,7 +106,6 @@ export class LatencyEstimator {
   constructor(o: EstimatorOptions = {}) {
     this.#alpha = o.alpha ?? 0.1;
     this.#staleMs = o.staleMs ?? 300_000;
-    this.#freshMs = o.freshMs ?? 1000;
     this.#q = o.marginQuantile ?? 0.99;
     this.#windowMs = o.marginWindowMs ?? 2000;
     this.#minErrors = o.marginMinErrors ?? 50;
@@ -142,11 +138,11 @@ export class LatencyEstimator {
     (first ? this.#allFirst : this.#allRepeat).add(x, now, this.#alpha, this.#staleMs);
   }
 
-  /** A request spent `ms` outside the worker's queue, load and run (transport, controller). */
-  observeOverhead(ms: number, now: number): void {
+  /** A request spent `ms` outside the worker's queue, load and run (transport, controller); `idle`: nothing was ahead of it. */
+  observeOverhead(ms: number, now: number, idle = true): void {
     if (!(ms >= 0) || !Number.isFinite(ms)) return;
-    this.#overhead.add(ms, now, this.#alpha, this.#staleMs);
-    this.#floor = !(this.#floor <= ms) ? ms : this.#floor + (ms - this.#floor) * 0.01;
+    if (idle) this.#overhead.add(ms, now, this.#alpha, this.#staleMs);
+    this.#anyOverhead.add(ms, now, this.#alpha, this.#staleMs);
   }
 
   /** A request took `errorMs` longer end to end than predicted (negative: shorter). */
@@ -201,13 +197,9 @@ export class LatencyEstimator {
     return 1;
   }
 
-  /**
-   * Expected overhead of a request now, ms: the moving average while fed within `freshMs` of `now`, else the floor
-   * (0 before any observation). Without `now`: the floor, the overhead of an unloaded system.
-   */
-  overheadMs(now?: number): number {
-    if (!this.#overhead.n) return 0;
-    return now !== undefined && now - this.#overhead.at <= this.#freshMs ? this.#overhead.value : this.#floor;
+  /** Expected overhead of a request that finds nothing ahead of it, ms (0 before any observation). */
+  overheadMs(): number {
+    return this.#overhead.n ? this.#overhead.value : this.#anyOverhead.n ? this.#anyOverhead.value : 0;
   }
 
   /** What is known of a variant, for status (undefined when nothing was observed of it). */
