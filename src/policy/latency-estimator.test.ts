@@ -73,21 +73,25 @@ test("load times: a worker's first load apart from reloads, each borrowing the o
   assert.deepEqual({ first: e.describe('a')!.firstLoadFactor, reload: e.describe('a')!.loadFactor }, { first: 6, reload: 1.5 });
 });
 
-test('overhead: a moving average of requests that found nothing ahead (of any until one did); bad observations ignored', () => {
+test('overhead: a geometric moving average of requests that found nothing ahead (of any until one did); bad observations ignored', () => {
   const e = new LatencyEstimator({ alpha: 0.5 });
   e.observeOverhead(9, 0, false); // under load: waits for a busy worker too
   close(e.overheadMs(), 9); // nothing better known yet
   e.observeOverhead(2, 1);
-  e.observeOverhead(4, 2);
-  close(e.overheadMs(), 3);
+  e.observeOverhead(8, 2);
+  close(e.overheadMs(), 4);
   e.observeOverhead(40, 3, false);
-  close(e.overheadMs(), 3);
+  close(e.overheadMs(), 4);
+  e.observeOverhead(4, 3);
+  close(e.overheadMs(), 4);
+  e.observeOverhead(400, 3); // a stall: counted as 4x the average (16), with weight alpha (1/2)
+  close(e.overheadMs(), 8);
   e.observeOverhead(NaN, 4);
   e.observeOverhead(-1, 4);
   e.observeRun('v', 1, 0, 1, 2);
   e.observeRun('v', 1, 1, 0, 2);
   e.observeLoad('v', Infinity, 1, true, 2);
-  close(e.overheadMs(), 3);
+  close(e.overheadMs(), 8);
   assert.equal(e.describe('v'), undefined);
 });
 

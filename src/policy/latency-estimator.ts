@@ -12,7 +12,8 @@
 // - per variant: load time / profiled load time, apart for a worker's first load of the artifact (it reads and
 //   verifies the file too, and is several times slower than a reload) and for later loads;
 // - the cost of a request outside a worker's queue, load and run (transport, controller), ms, as measured on
-//   requests that found nothing ahead of them: under load the same figure also holds waits for a busy worker or
+//   requests that found nothing ahead of them, averaged in log space like runs (one stalled request counts at
+//   most 4x away once warmed up): under load the same figure also holds waits for a busy worker or
 //   event loop, which the prediction of the wait already counts or the margin below learns (counted twice, a
 //   loaded server would refuse what it can serve);
 // A variant never observed borrows the average over every variant observed, then the profile as is (factor 1).
@@ -56,6 +57,8 @@ class Average {
   }
 }
 
+/** Overheads below this count as this (their logarithm is averaged), ms. */
+const MIN_OVERHEAD_MS = 0.01;
 /** A new run bucket starts from the variant's other figures as if from this many runs. */
 const PRIOR_RUNS = 3;
 /** Once warmed up, one run counts at most this far from the average (log space: 4x). */
@@ -141,8 +144,9 @@ export class LatencyEstimator {
   /** A request spent `ms` outside the worker's queue, load and run (transport, controller); `idle`: nothing was ahead of it. */
   observeOverhead(ms: number, now: number, idle = true): void {
     if (!(ms >= 0) || !Number.isFinite(ms)) return;
-    if (idle) this.#overhead.add(ms, now, this.#alpha, this.#staleMs);
-    this.#anyOverhead.add(ms, now, this.#alpha, this.#staleMs);
+    const x = Math.log(Math.max(MIN_OVERHEAD_MS, ms));
+    if (idle) this.#overhead.add(x, now, this.#alpha, this.#staleMs, 1, RUN_CLAMP);
+    this.#anyOverhead.add(x, now, this.#alpha, this.#staleMs, 1, RUN_CLAMP);
   }
 
   /** A request took `errorMs` longer end to end than predicted (negative: shorter). */
@@ -199,7 +203,7 @@ export class LatencyEstimator {
 
   /** Expected overhead of a request that finds nothing ahead of it, ms (0 before any observation). */
   overheadMs(): number {
-    return this.#overhead.n ? this.#overhead.value : this.#anyOverhead.n ? this.#anyOverhead.value : 0;
+    return this.#overhead.n ? Math.exp(this.#overhead.value) : this.#anyOverhead.n ? Math.exp(this.#anyOverhead.value) : 0;
   }
 
   /** What is known of a variant, for status (undefined when nothing was observed of it). */
