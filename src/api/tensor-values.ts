@@ -7,15 +7,15 @@ export const FLOAT32_MAX = 3.4028234663852886e38;
 /** Datatypes of query tensors. Only float32 today; a new one adds its range here. */
 export type QueryDtype = 'float32';
 
-const RANGE: Record<QueryDtype, number> = { float32: FLOAT32_MAX };
+/** Whether a finite number rounds to a finite value of the datatype (3.4028235e38, float32 max as JSON encoders print it, does). */
+const FITS: Record<QueryDtype, (v: number) => boolean> = { float32: (v) => Number.isFinite(Math.fround(v)) };
 
 /** Why `v` cannot be a value of a `dtype` tensor ("is NaN", "is 1e+39, outside …"), or undefined when it can. */
 export function valueProblem(v: unknown, dtype: QueryDtype = 'float32'): string | undefined {
   if (typeof v !== 'number') return `is ${kindOf(v)}, not a finite number`;
   if (Number.isNaN(v)) return 'is NaN, not a finite number';
   if (!Number.isFinite(v)) return `is ${v}: only finite numbers are accepted`;
-  const max = RANGE[dtype];
-  if (Math.abs(v) > max) return `is ${v}, outside the ${dtype} range (|v| ≤ ${max})`;
+  if (!FITS[dtype](v)) return `is ${v}, outside the ${dtype} range (|v| ≤ ${FLOAT32_MAX})`;
   return undefined;
 }
 
