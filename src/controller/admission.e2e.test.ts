@@ -1,7 +1,7 @@
 // Admission control end to end: a real server (REST on loopback, a real worker process, real ONNX Runtime) with a
-// backlog of exact-variant requests queued on its one worker (they carry no SLO, so none is refused for one).
-// An architecture query whose SLO cannot be met behind that backlog gets 429 with Retry-After at once; one whose
-// SLO can be met is served; so is every request of the backlog.
+// backlog queued on its one worker: exact-variant requests of 32 samples each, one full run apiece (they carry no
+// SLO, so none is refused for one). An architecture query whose SLO cannot be met behind that backlog gets 429
+// with Retry-After at once; one whose SLO can be met is served; so is every request of the backlog.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import { decodeValidationSet } from '../core/validation-set.ts';
 import { ZOO_DIR, readZooManifest } from '../zoo/manifest.ts';
 
 const ARCH = 'fmnist-cnn-l';
-const VARIANT = `${ARCH}.fp32.t1.b1.all`;
+const VARIANT = `${ARCH}.fp32.t1.b32.all`;
 let dataDir: string;
 let server: RunningServer;
 
@@ -22,8 +22,8 @@ before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'infaas-admission-'));
   server = await startServer({
     dataDir, demo: false,
-    // One variant per artifact, one sample per run; no autoscaler loading or unloading anything meanwhile.
-    config: { port: 0, profiling: { threads: [1], maxBatch: [1], optLevels: ['all'], runs: 5, warmup: 1 }, autoscaling: { policy: 'off', maxWorkers: 1 } },
+    // Variants of max batch 1 and 32; no autoscaler loading or unloading anything meanwhile.
+    config: { port: 0, profiling: { threads: [1], maxBatch: [1, 32], optLevels: ['all'], runs: 5, warmup: 1 }, autoscaling: { policy: 'off', maxWorkers: 1 } },
   });
   await registerZoo(server.api, server.registry, () => undefined, (a) => a === ARCH);
 });
@@ -33,19 +33,20 @@ after(async () => {
 });
 
 const uc = readZooManifest().useCases.find((u) => u.dataset === 'fashion-mnist')!;
-const sample = decodeValidationSet(readFileSync(join(ZOO_DIR, uc.validation))).inputs.slice(0, 784);
-const body = Buffer.from(sample.buffer, sample.byteOffset, sample.byteLength);
-const post = (query: string) => fetch(`${server.url}/v1/infer?${query}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body });
+const samples = decodeValidationSet(readFileSync(join(ZOO_DIR, uc.validation))).inputs.slice(0, 32 * 784);
+const one = Buffer.from(samples.buffer, samples.byteOffset, 784 * 4);
+const full = Buffer.from(samples.buffer, samples.byteOffset, 32 * 784 * 4);
+const post = (query: string, body = one) => fetch(`${server.url}/v1/infer?${query}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body });
 
 test('behind a backlog, a request that cannot meet its SLO gets 429 with Retry-After; one that can is served', async () => {
-  assert.equal((await post(`variant=${VARIANT}`)).status, 200); // loaded, and its runs measured
-  const backlog = Array.from({ length: 1000 }, () => post(`variant=${VARIANT}`));
+  assert.equal((await post(`variant=${VARIANT}`, full)).status, 200); // loaded, and its runs measured
+  const backlog = Array.from({ length: 60 }, () => post(`variant=${VARIANT}`, full));
   let done = 0;
   for (const b of backlog) void b.then(() => done++, () => done++);
-  // Until the worker says 100 of them are queued (its status is polled every second): one run each ahead.
+  // Until the worker says 20 of them are queued (its status is polled every second): a full run each ahead.
   for (;;) {
     const { workers } = (await (await fetch(`${server.url}/v1/workers`)).json()) as { workers: Array<{ replicas: Array<{ variant: string; queued: number }> }> };
-    if (workers.some((w) => w.replicas.some((r) => r.variant === VARIANT && r.queued >= 100))) break;
+    if (workers.some((w) => w.replicas.some((r) => r.variant === VARIANT && r.queued >= 20))) break;
     assert.ok(done < backlog.length, 'the backlog drained before the worker reported it');
     await new Promise((r) => setTimeout(r, 20));
   }

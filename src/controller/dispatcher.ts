@@ -94,8 +94,9 @@ export interface DispatcherOptions {
 /** Workers tried for one request before it is refused for overload. */
 const ADMISSION_TRIES = 3;
 /**
- * A worker that has been sent nothing for this long takes the next request whatever the prediction says: refused
- * requests measure nothing, and estimates that refuse everything would otherwise never be corrected.
+ * A worker with nothing of ours in flight that has been sent nothing for this long takes the next request whatever
+ * the prediction says: refused requests measure nothing, and estimates that refuse everything would otherwise never
+ * be corrected (while requests are in flight their replies correct them).
  */
 const PROBE_AFTER_MS = 250;
 
@@ -275,7 +276,8 @@ export class Dispatcher {
       const elapsedMs = performance.now() - started;
       const full = this.#view.workerLoad(client.id) >= this.#maxInflight;
       const no = full ? queueFull(variant.name, client.id, this.#maxInflight, p.waitMs) : refusal({ variant, worker: client.id, sloMs, elapsedMs, paysLoad, marginMs }, p);
-      if (!no || (!full && now - (this.#lastSent.get(client.id) ?? -Infinity) > PROBE_AFTER_MS)) {
+      const probe = !full && this.#view.workerLoad(client.id) === 0 && now - (this.#lastSent.get(client.id) ?? -Infinity) > PROBE_AFTER_MS;
+      if (!no || probe) {
         this.#lastSent.set(client.id, now);
         return { client, predictedMs: elapsedMs + p.overheadMs + p.waitMs + p.serviceMs, probe: no !== undefined, idle: p.waitMs <= 0 };
       }
