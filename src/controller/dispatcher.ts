@@ -47,7 +47,11 @@ export interface InferResult {
   outputs: Array<{ name: string; shape: number[]; data: number[] }>;
   predictions?: Prediction[][];
   timing: { queueMs: number; loadMs: number; inferenceMs: number; totalMs: number };
-  /** What the controller predicted timing.totalMs would be when it sent the request (profiles corrected by measurement). */
+  /**
+   * What the controller expected timing.totalMs to be when it sent the request: the time spent so far, the overhead,
+   * the wait for the work ahead, a load on a cold start, and the run at the profile's p50 corrected by measurement
+   * (admission holds the request to the p95 and a margin, a bound rather than an expectation).
+   */
   predictedMs: number;
   reason: string;
   /** Times the request was sent again because the worker running it died (0 or 1). */
@@ -247,7 +251,9 @@ export class Dispatcher {
   async unloadEverywhere(variant: Variant): Promise<string[]> {
     await this.#pins.remove(variant.name);
     const held = await Promise.all(this.#workers.clients().map(async (c) => ((await c.unload(variant.name)) ? c.id : undefined)));
-    return held.filter((id): id is string => id !== undefined);
+    const ids = held.filter((id): id is string => id !== undefined);
+    for (const id of ids) this.#view.unloaded(variant.name, id); // the next request is a cold start, not a wait
+    return ids;
   }
 
   /**
@@ -279,7 +285,7 @@ export class Dispatcher {
       const probe = !full && this.#view.workerLoad(client.id) === 0 && now - (this.#lastSent.get(client.id) ?? -Infinity) > PROBE_AFTER_MS;
       if (!no || probe) {
         this.#lastSent.set(client.id, now);
-        return { client, predictedMs: elapsedMs + p.overheadMs + p.waitMs + p.serviceMs, probe: no !== undefined, idle: p.waitMs <= 0 };
+        return { client, predictedMs: elapsedMs + p.overheadMs + p.waitMs + p.expectedServiceMs, probe: no !== undefined, idle: p.waitMs <= 0 };
       }
       first ??= no;
       if (no.code !== 'RESOURCE_EXHAUSTED') break;

@@ -58,6 +58,9 @@ test('a cold start: loading until the measured load ends, a first load apart fro
   close(view.predict(a, 'w1', 1, 110).waitMs, 50);
   view.end(a, 'w1', true, 1);
   assert.equal(view.replicas(a.name)![0].state, 'active');
+  // Unloaded on this controller's request: the next request there is a cold start at once, not a wait.
+  view.unloaded(a.name, 'w1');
+  assert.equal(view.predict(a, 'w1', 1, 0).cold, true);
   // w1 has loaded the artifact: after an unload, a reload there; never on w2.
   view.sync([status('w1', []), status('w2', [])], variants);
   close(view.predict(a, 'w1', 1, 0).loadMs, 30);

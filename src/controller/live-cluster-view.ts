@@ -33,6 +33,8 @@ export interface Prediction {
   waitMs: number;
   /** Its own part: its batch's run (corrected p95), and the load first when `cold`, ms. */
   serviceMs: number;
+  /** The same at the corrected p50: what the request is expected to take, where serviceMs is a bound. */
+  expectedServiceMs: number;
   /** The load within serviceMs (0 unless cold), ms. */
   loadMs: number;
   /** Transport and controller (as measured when nothing waited), ms. */
@@ -127,15 +129,15 @@ export class LiveClusterView implements ClusterView {
   predict(variant: Variant, workerId: string, batch: number, now: number): Prediction {
     const slot = this.#slots.get(variant.name)?.get(workerId);
     const overheadMs = this.estimator.overheadMs();
-    const run = this.#runMs(variant, batch, 'p95');
+    const [run, expected] = [this.#runMs(variant, batch, 'p95'), this.#runMs(variant, batch, 'p50')];
     let waitMs = this.waitMs(workerId);
     if (slot) {
       if (slot.readyAt !== undefined && slot.state === 'loading') waitMs = Math.max(waitMs, slot.readyAt - now);
-      return { waitMs, serviceMs: run, loadMs: 0, overheadMs, cold: false };
+      return { waitMs, serviceMs: run, expectedServiceMs: expected, loadMs: 0, overheadMs, cold: false };
     }
     const firstLoad = !this.#loadedOn.get(workerId)?.artifacts.has(variant.artifactId);
     const loadMs = this.estimator.loadMs(variant.name, variant.profile.loadMs, firstLoad);
-    return { waitMs, serviceMs: loadMs + run, loadMs, overheadMs, cold: true, firstLoad };
+    return { waitMs, serviceMs: loadMs + run, expectedServiceMs: loadMs + expected, loadMs, overheadMs, cold: true, firstLoad };
   }
 
   /** Replaces what each worker holds with its latest status, keeping in-flight counts. */
@@ -190,6 +192,15 @@ export class LiveClusterView implements ClusterView {
     }
     if (!ok && slot.inflight === 0 && slot.state === 'loading') this.#remove(m, slot);
     if (m.size === 0) this.#slots.delete(variant.name);
+  }
+
+  /** The worker unloaded the variant (on this controller's request): forgotten there unless requests are in flight. */
+  unloaded(variant: string, workerId: string): void {
+    const m = this.#slots.get(variant);
+    const slot = m?.get(workerId);
+    if (!m || !slot || slot.inflight > 0) return;
+    this.#remove(m, slot);
+    if (m.size === 0) this.#slots.delete(variant);
   }
 
   /** Forgets a worker (it exited). */
