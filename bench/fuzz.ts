@@ -2,7 +2,7 @@
 // through the REST API of a real server — printing cases, failures and speed per parser, the server's and its
 // workers' RSS at start and end, the slowest case, each distinct failure with its smallest example, and whether
 // anything was written outside the data dir.
-// Usage: npx tsx bench/fuzz.ts [--seed 1] [--inprocess 10000] [--http 20000] [--only NAME]
+// Usage: npx tsx bench/fuzz.ts [--seed 1] [--inprocess 10000] [--http 20000] [--only NAME] [--no-heavy-images]
 
 import { configTarget, cliTarget, imageTarget, onnxTarget, profileTarget, queryInputTarget, querySpecTarget, valsetTarget } from '../src/testing/fuzz/parser-targets.ts';
 import { startFuzzServer } from '../src/testing/fuzz/fuzz-server.ts';
@@ -15,6 +15,8 @@ const IN_PROCESS = arg('inprocess', 10_000);
 const HTTP = arg('http', 20_000);
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const CHUNK = 500;
+/** Leave out bombs and images declaring millions of pixels (to tell their memory from the rest). */
+const HEAVY = !process.argv.includes('--no-heavy-images');
 
 async function runTarget<C>(t: Target<C>, n: number, stats: FuzzStats, progress = false, afterChunk?: () => Promise<void>): Promise<void> {
   for (let done = 0, chunk = 0; done < n; chunk++) {
@@ -54,7 +56,7 @@ async function main(): Promise<void> {
     const start = await mb();
     const serverTrace = [(await server.rss()).serverMB];
     try {
-      await runTarget(httpTarget(server, { images: { bombWeight: 1 } }), HTTP, stats, true, async () => void serverTrace.push((await server.rss()).serverMB));
+      await runTarget(httpTarget(server, { images: HEAVY ? { bombWeight: 1 } : { heavy: false } }), HTTP, stats, true, async () => void serverTrace.push((await server.rss()).serverMB));
       rss = { start, end: await mb(), serverTrace };
     } finally {
       left = await server.stop();

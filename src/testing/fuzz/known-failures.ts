@@ -15,16 +15,10 @@ export interface KnownFailure {
   repro: string;
 }
 
-const REST = 'issue 11 part 2: REST request parsers (src/frontends/rest, src/api/query-*.ts, src/image)';
 const ADMISSION = 'issue 11 part 1: admission control (src/controller/dispatcher.ts, src/worker)';
 const START = 'issue 11 parts 3-4: start-up, configuration and files outside the data dir (src/bin, src/config)';
 
 export const KNOWN_FAILURES: KnownFailure[] = [
-  {
-    id: 'framework-client-errors', issue: `${REST} (same class of defect on every route)`, row: /./,
-    kind: /^HTTP 4\d\d without a JSON \{code, error\} body$/,
-    repro: 'GET /v1/variants/<20,000 x "v"> (431), or a body shorter than its Content-Length followed by more bytes (400): Fastify\'s default client-error answer {"error":"Bad Request","message":"Client Error","statusCode":400}, no `code`',
-  },
   {
     id: 'late-504', issue: `${ADMISSION}, item 2`, row: /^infer /,
     kind: /^HTTP 504 DEADLINE_EXCEEDED/,
