@@ -89,7 +89,7 @@ export function observeReply(e: LatencyEstimator, catalogue: Catalogue, variant:
   const entry = catalogue.entry(variant.name);
   const samples = reply.batch?.samples ?? batch;
   if (entry && t.inferenceMs > 0) e.observeRun(variant.name, samples, t.inferenceMs, p50At(entry, samples), now, 1 / Math.max(1, reply.batch?.requests ?? 1));
-  if (reply.coldStart && t.loadMs > 0) e.observeLoad(variant.name, t.loadMs, variant.profile.loadMs, t.firstLoad ?? false, now);
+  if (reply.coldStart && t.loadMs > 0) e.observeLoad(variant.name, t.loadMs, variant.profile.loadMs, t.firstLoad ?? false, now, variant.artifactId);
   e.observeOverhead(sinceDispatchMs - t.queueMs - t.loadMs - t.inferenceMs, now, idle);
 }
 

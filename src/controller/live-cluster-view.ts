@@ -73,7 +73,7 @@ export class LiveClusterView implements ClusterView {
     this.#corrections = {
       runFactor: (variant, batch) => e.runFactor(variant, batch),
       // Selection does not know the worker yet: a reload if any worker has loaded the artifact before.
-      loadMs: (v) => e.loadMs(v.name, v.profile.loadMs, !this.#loadedAnywhere(v.artifactId)),
+      loadMs: (v) => e.loadMs(v.name, v.profile.loadMs, !this.#loadedAnywhere(v.artifactId), v.artifactId),
       overheadMs: () => e.overheadMs(),
     };
   }
@@ -136,7 +136,7 @@ export class LiveClusterView implements ClusterView {
       return { waitMs, serviceMs: run, expectedServiceMs: expected, loadMs: 0, overheadMs, cold: false };
     }
     const firstLoad = !this.#loadedOn.get(workerId)?.artifacts.has(variant.artifactId);
-    const loadMs = this.estimator.loadMs(variant.name, variant.profile.loadMs, firstLoad);
+    const loadMs = this.estimator.loadMs(variant.name, variant.profile.loadMs, firstLoad, variant.artifactId);
     return { waitMs, serviceMs: loadMs + run, expectedServiceMs: loadMs + expected, loadMs, overheadMs, cold: true, firstLoad };
   }
 
@@ -172,7 +172,7 @@ export class LiveClusterView implements ClusterView {
     const slot = this.#slot(variant, workerId);
     if (slot.inflight === 0 && slot.state === 'loading' && slot.readyAt === undefined && now !== undefined) {
       const first = !this.#loadedOn.get(workerId)?.artifacts.has(variant.artifactId);
-      slot.readyAt = now + this.estimator.loadMs(variant.name, variant.profile.loadMs, first);
+      slot.readyAt = now + this.estimator.loadMs(variant.name, variant.profile.loadMs, first, variant.artifactId);
     }
     slot.inflight++;
     slot.samples += samples;

@@ -67,9 +67,13 @@ test("load times: a worker's first load apart from reloads, each borrowing the o
   e.observeLoad('a', 15, 10, false, 1);
   close(e.loadMs('a', 10, false), 15);
   close(e.loadMs('a', 10, true), 60);
-  // Another variant borrows the averages over all variants of the same kind.
+  // Another variant borrows the averages over all variants of the same kind...
   close(e.loadMs('b', 4, true), 24);
   close(e.loadMs('b', 4, false), 6);
+  // ... or its artifact's, when it is given and known: another variant of the same file.
+  e.observeLoad('c', 20, 10, false, 2, 'file');
+  close(e.loadMs('d', 10, false, 'file'), 20);
+  close(e.loadMs('d', 10, false, 'other'), 10 * Math.sqrt(1.5 * 2)); // all reloads: 1.5x and 2x
   assert.deepEqual({ first: e.describe('a')!.firstLoadFactor, reload: e.describe('a')!.loadFactor }, { first: 6, reload: 1.5 });
 });
 

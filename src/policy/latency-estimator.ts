@@ -9,8 +9,9 @@
 //   space (a geometric mean: one run slowed tenfold by a pause moves it as little as one run ten times faster). Runs
 //   are many and noisy: a new bucket starts from what is known of the variant (as if from a few runs), and once
 //   warmed up a single run counts at most 4x away from the average;
-// - per variant: load time / profiled load time, apart for a worker's first load of the artifact (it reads and
-//   verifies the file too, and is several times slower than a reload) and for later loads;
+// - per variant, and per artifact for its variants not loaded yet (they load the same file): load time / profiled
+//   load time, apart for a worker's first load of the artifact (it reads and verifies the file too, and is several
+//   times slower than a reload) and for later loads;
 // - the cost of a request outside a worker's queue, load and run (transport, controller), ms, as measured on
 //   requests that found nothing ahead of them, averaged in log space like runs (one stalled request counts at
 //   most 4x away once warmed up): under load the same figure also holds waits for a busy worker or
@@ -88,6 +89,8 @@ export class LatencyEstimator {
   readonly #alpha: number;
   readonly #staleMs: number;
   readonly #variants = new Map<string, VariantState>();
+  /** Load times per artifact (first loads and reloads), for its variants not loaded yet. */
+  readonly #artifacts = new Map<string, { first: Average; repeat: Average }>();
   readonly #allRuns = new Average();
   readonly #allFirst = new Average();
   readonly #allRepeat = new Average();
@@ -132,12 +135,20 @@ export class LatencyEstimator {
     this.#allRuns.add(x, now, this.#alpha, this.#staleMs, weight, RUN_CLAMP);
   }
 
-  /** Loading `variant` took `observedMs` against a profiled `profiledMs`; `first`: the worker's first load of its artifact. */
-  observeLoad(variant: string, observedMs: number, profiledMs: number, first: boolean, now: number): void {
+  /**
+   * Loading `variant` (of `artifact`, when given) took `observedMs` against a profiled `profiledMs`; `first`: the
+   * worker's first load of its artifact.
+   */
+  observeLoad(variant: string, observedMs: number, profiledMs: number, first: boolean, now: number, artifact?: string): void {
     if (!(observedMs > 0) || !(profiledMs > 0) || !Number.isFinite(observedMs)) return;
     const x = clampLog(observedMs / profiledMs);
     const s = this.#state(variant);
     (first ? s.loadFirst : s.loadRepeat).add(x, now, this.#alpha, this.#staleMs);
+    if (artifact !== undefined) {
+      let a = this.#artifacts.get(artifact);
+      if (!a) this.#artifacts.set(artifact, (a = { first: new Average(), repeat: new Average() }));
+      (first ? a.first : a.repeat).add(x, now, this.#alpha, this.#staleMs);
+    }
     (first ? this.#allFirst : this.#allRepeat).add(x, now, this.#alpha, this.#staleMs);
   }
 
@@ -187,17 +198,20 @@ export class LatencyEstimator {
     return this.#allRuns.n ? Math.exp(this.#allRuns.value) : 1;
   }
 
-  loadMs(variant: string, profiledMs: number, first: boolean): number {
-    return profiledMs * this.loadFactor(variant, first);
+  loadMs(variant: string, profiledMs: number, first: boolean, artifact?: string): number {
+    return profiledMs * this.loadFactor(variant, first, artifact);
   }
 
   /** Observed / profiled load time of `variant` (see loadMs). */
-  loadFactor(variant: string, first: boolean): number {
+  loadFactor(variant: string, first: boolean, artifact?: string): number {
     const s = this.#variants.get(variant);
-    // Without a figure of the kind asked for, a reload borrows a first load's (an upper bound) and a first load a
-    // reload's (a lower bound), the variant's own before the average of all.
-    const order = first ? [s?.loadFirst, this.#allFirst, s?.loadRepeat, this.#allRepeat] : [s?.loadRepeat, this.#allRepeat, s?.loadFirst, this.#allFirst];
-    for (const a of order) if (a?.n) return Math.exp(a.value);
+    const a = artifact === undefined ? undefined : this.#artifacts.get(artifact);
+    // The variant's own figure, its artifact's, all variants'; without a figure of the kind asked for, a reload
+    // borrows a first load's (an upper bound) and a first load a reload's (a lower bound).
+    const order = first
+      ? [s?.loadFirst, a?.first, this.#allFirst, s?.loadRepeat, a?.repeat, this.#allRepeat]
+      : [s?.loadRepeat, a?.repeat, this.#allRepeat, s?.loadFirst, a?.first, this.#allFirst];
+    for (const x of order) if (x?.n) return Math.exp(x.value);
     return 1;
   }
 

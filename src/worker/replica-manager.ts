@@ -287,7 +287,7 @@ export class ReplicaManager {
       const ready = performance.now();
       r.loadMs = ready - t0;
       this.#loadedArtifacts.add(spec.artifactKey);
-      if (spec.loadMs !== undefined) this.#estimator.observeLoad(spec.name, ready - started, spec.loadMs, r.firstLoad, ready);
+      if (spec.loadMs !== undefined) this.#estimator.observeLoad(spec.name, ready - started, spec.loadMs, r.firstLoad, ready, spec.artifactKey);
       r.model = model;
       r.batcher = this.#batcherFor(r, model);
       if (!(spec.memoryMB > 0)) r.memoryMB = Math.max(1, Math.round((process.memoryUsage.rss() - rssBefore) / 2 ** 20));
