@@ -11,7 +11,8 @@
 //   warmed up a single run counts at most 4x away from the average;
 // - per variant, and per artifact for its variants not loaded yet (they load the same file): load time / profiled
 //   load time, apart for a worker's first load of the artifact (it reads and verifies the file too, and is several
-//   times slower than a reload) and for later loads;
+//   times slower than a reload) and for later loads; loads are few and follow the machine's state (files in the
+//   page cache, memory freed by the last unload), so the latest weigh half;
 // - the cost of a request outside a worker's queue, load and run (transport, controller), ms, as measured on
 //   requests that found nothing ahead of them, averaged in log space like runs (one stalled request counts at
 //   most 4x away once warmed up): under load the same figure also holds waits for a busy worker or
@@ -58,6 +59,8 @@ class Average {
   }
 }
 
+/** Weight of the latest load in a load-time average. */
+const LOAD_ALPHA = 0.5;
 /** Overheads below this count as this (their logarithm is averaged), ms. */
 const MIN_OVERHEAD_MS = 0.01;
 /** A new run bucket starts from the variant's other figures as if from this many runs. */
@@ -143,13 +146,13 @@ export class LatencyEstimator {
     if (!(observedMs > 0) || !(profiledMs > 0) || !Number.isFinite(observedMs)) return;
     const x = clampLog(observedMs / profiledMs);
     const s = this.#state(variant);
-    (first ? s.loadFirst : s.loadRepeat).add(x, now, this.#alpha, this.#staleMs);
+    (first ? s.loadFirst : s.loadRepeat).add(x, now, LOAD_ALPHA, this.#staleMs);
     if (artifact !== undefined) {
       let a = this.#artifacts.get(artifact);
       if (!a) this.#artifacts.set(artifact, (a = { first: new Average(), repeat: new Average() }));
-      (first ? a.first : a.repeat).add(x, now, this.#alpha, this.#staleMs);
+      (first ? a.first : a.repeat).add(x, now, LOAD_ALPHA, this.#staleMs);
     }
-    (first ? this.#allFirst : this.#allRepeat).add(x, now, this.#alpha, this.#staleMs);
+    (first ? this.#allFirst : this.#allRepeat).add(x, now, LOAD_ALPHA, this.#staleMs);
   }
 
   /** A request spent `ms` outside the worker's queue, load and run (transport, controller); `idle`: nothing was ahead of it. */
