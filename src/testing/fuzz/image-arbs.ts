@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { encodePng } from '../../image/encode-image.ts';
 import { rarely } from './hostile.ts';
-import { jpegBytes, pngBytes, pngChunk, pngPixels } from './image-bytes.ts';
+import { jpegBytes, pngBytes, pngChunk, pngPixels, pngRowBytes } from './image-bytes.ts';
 
 export interface ImageCase {
   /** What the generator made, e.g. "png 16-bit 4096x4096 zero bomb". */
@@ -13,6 +13,8 @@ export interface ImageCase {
   bytes: Uint8Array;
   /** Decoding may take long (a real bomb): the HTTP runner probes health while it runs. */
   heavy: boolean;
+  /** Its pixel data is shorter than its header declares: a decoder must refuse it, not pad it. */
+  truncated?: boolean;
 }
 
 export interface ImageArbOptions {
@@ -55,6 +57,7 @@ const declaredPng = fc
     label: `png declaring ${w}x${h} ${depth}-bit, 4x4 of data`,
     bytes: pngBytes({ width: w, height: h, bitDepth: depth, colorType: color, raw: pngPixels(4, 4, depth, color, 1) }),
     heavy: w * h > 1e6,
+    truncated: (pngRowBytes(w, depth, color) + 1) * h > (pngRowBytes(4, depth, color) + 1) * 4,
   }));
 
 const declaredJpeg = fc

@@ -34,7 +34,7 @@ export function inferCaseArb(world: FuzzWorld, images: ImageArbOptions = {}): fc
     return {
       target: 'infer images (base64)', label: `${s.label}; images ${imgs.map((i) => i.label).join(' | ')}${junk !== null ? ` + ${JSON.stringify(junk)}` : ''}`,
       method: 'POST', path: '/v1/infer', headers: JSON_HEADERS, body: json({ ...s.fields, images: list }), validJson: true, heavy: imgs.some((i) => i.heavy),
-      mustReject: s.unknownKey ? `unknown field ${s.unknownKey}` : undefined,
+      mustReject: s.unknownKey ? `unknown field ${s.unknownKey}` : imgs.some((i) => i.truncated) ? 'a PNG whose pixel data is shorter than its header declares' : undefined,
     };
   });
   const raw = fc.tuple(sel, rawArb(), rarely(fc.constantFrom('foo', 'inputs', 'constructor', 'toString', 'Variant'), 4), fc.constantFrom('application/octet-stream', 'application/octet-stream; charset=binary', 'Application/Octet-Stream')).map(([s, r, extra, ct]): HttpCase => {
@@ -49,7 +49,8 @@ export function inferCaseArb(world: FuzzWorld, images: ImageArbOptions = {}): fc
   });
   const imageBody = fc.tuple(sel, imageArb(images), fc.constantFrom('image/png', 'image/jpeg')).map(([s, img, ct]): HttpCase => ({
     target: 'infer image body', label: `${s.label}; ${img.label} as ${ct}`, method: 'POST', path: `/v1/infer${queryString(toQuery(s.fields))}`,
-    headers: { 'content-type': ct }, body: img.bytes, heavy: img.heavy, mustReject: s.unknownKey ? `unknown field ${s.unknownKey}` : undefined,
+    headers: { 'content-type': ct }, body: img.bytes, heavy: img.heavy,
+    mustReject: s.unknownKey ? `unknown field ${s.unknownKey}` : img.truncated ? 'a PNG whose pixel data is shorter than its header declares' : undefined,
   }));
   const brokenJson = fc.tuple(sel, fc.nat(), fc.constantFrom('cut', 'nonjson', 'deep-array', 'deep-object', 'trailing', 'bom', 'empty', 'utf16')).map(([s, n, how]): HttpCase => {
     const text = JSON.stringify({ ...s.fields, inputs: [new Array(784).fill(0.5)] });

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { parseQuerySpec } from '../../api/query-spec.ts';
 import { toBatchTensor } from '../../api/query-input.ts';
 import { json, type FuzzWorld, type HttpCase } from './http-case.ts';
-import { pngBytes } from './image-bytes.ts';
+import { pngBytes, pngPixels } from './image-bytes.ts';
+import { decodeImage } from '../../image/decode-image.ts';
 import { multipartBody } from './register-cases.ts';
 import { judgeThrown, type Verdict } from './oracle.ts';
 import { checkConfig, checkFloat32 } from './result-checks.ts';
@@ -77,6 +78,18 @@ function thrown(f: () => unknown, echo: string): Verdict | undefined {
 }
 
 export const LOCAL_REGRESSIONS: LocalRegression[] = [
+  {
+    name: 'a PNG with less pixel data than its header declares is refused', known: 'truncated-png-accepted',
+    run: async () => {
+      const png = pngBytes({ width: 65536, height: 1, bitDepth: 8, colorType: 0, raw: pngPixels(4, 4, 8, 0, 1) });
+      try {
+        await decodeImage(png, [1, 28, 28]);
+        return { kind: 'decoded a PNG whose pixel data is shorter than its header declares', detail: '65536x1 gray declared, 4x4 of data' };
+      } catch (e) {
+        return judgeThrown(e, { privatePaths: [], echoSources: [] });
+      }
+    },
+  },
   { name: 'infaas.json maxBodyBytes -1 is refused', known: 'config-accepts-bad-values', run: () => withConfig('{"maxBodyBytes": -1}') },
   { name: 'infaas.json workerTimeoutMs 0 is refused', known: 'config-accepts-bad-values', run: () => withConfig('{"workerTimeoutMs": 0}') },
   { name: 'infaas.json profiling without runs/warmup keeps the defaults or is refused', known: 'config-accepts-bad-values', run: () => withConfig('{"profiling": {"threads": [1], "maxBatch": [1], "optLevels": ["all"]}}') },
