@@ -6,9 +6,10 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
-import { invalid } from '../core/errors.ts';
+import { excerpt, invalid } from '../core/errors.ts';
 import type { OptLevel, WorkerClass } from '../core/types.ts';
 import { validateSchedule, type LoadSchedule } from '../policy/load-schedule.ts';
+import { array, checkTypes, checkValues, int, leaf, mergeSettings, object, oneOf, optional, record, text, type ObjectRule } from './schema.ts';
 
 export interface ProfilingGrid {
   threads: number[];
@@ -168,87 +169,137 @@ export function workerClassFor(config: Pick<InfaasConfig, 'workerClasses'>, thre
   return fits[0];
 }
 
-/** Loads `<dataDir>/infaas.json` over the defaults, then applies overrides; validates the result. */
+/**
+ * Loads `<dataDir>/infaas.json` over the defaults, then applies overrides (environment, flags), key by key at every
+ * depth: a partial `profiling` keeps the defaults of what it leaves out. The file's types and keys are checked as
+ * read (naming the file), the merged result against CONFIG_SCHEMA and the rules between keys (validateConfig).
+ */
 export function loadConfig(dataDir: string, overrides: Partial<InfaasConfig> = {}): InfaasConfig {
-  const base = defaultConfig(dataDir);
   const file = join(dataDir, 'infaas.json');
-  let fromFile: Partial<InfaasConfig> = {};
-  if (existsSync(file)) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      const why = err.code ? `${err.code}: ${getSystemErrorMap().get(err.errno ?? 0)?.[1] ?? err.message}` : err.message;
-      throw invalid(`cannot read the config file ${file} (${why}): make it a readable file, or remove it`);
-    }
-    try {
-      fromFile = JSON.parse(text);
-    } catch (e) {
-      throw invalid(`config file ${file} is not valid JSON: ${(e as Error).message}`);
-    }
-    checkFileShape(fromFile, file);
-  }
-  const merged: InfaasConfig = { ...base, ...fromFile, ...stripUndefined(overrides), dataDir };
-  merged.provisioner = { ...base.provisioner, ...fromFile.provisioner, ...stripUndefined(overrides.provisioner ?? {}) };
-  merged.server = { ...base.server, ...fromFile.server, ...stripUndefined(overrides.server ?? {}) };
-  // autoscaling merges field by field, so `{"autoscaling": {"policy": "ours"}}` keeps the default maxWorkers
-  merged.autoscaling = { ...base.autoscaling, ...fromFile.autoscaling, ...stripUndefined(overrides.autoscaling ?? {}) };
+  const fromFile = existsSync(file) ? readConfigFile(file) : {};
+  const merged = mergeSettings(mergeSettings(defaultConfig(dataDir), fromFile), { ...overrides, dataDir }) as InfaasConfig;
+  checkValues(merged, CONFIG_SCHEMA, '', 'config: ');
+  // Default maxWorkers: as many workers of the initial class as this machine's cores hold.
   if (fromFile.autoscaling?.maxWorkers === undefined && overrides.autoscaling?.maxWorkers === undefined) {
-    const threads = merged.workerClasses.find((c) => c.name === merged.initialWorkers?.workerClass)?.threads ?? 1;
-    merged.autoscaling.maxWorkers = Math.max(1, merged.initialWorkers?.count ?? 1, Math.floor(availableParallelism() / threads));
+    const threads = merged.workerClasses.find((c) => c.name === merged.initialWorkers.workerClass)?.threads ?? 1;
+    merged.autoscaling.maxWorkers = Math.max(1, merged.initialWorkers.count, Math.floor(availableParallelism() / threads));
   }
   validateConfig(merged);
   return merged;
 }
 
-/** The JSON type of each top-level key of infaas.json (a wrong one is refused before anything reads into it). */
-const FILE_SHAPE: Record<string, 'string' | 'number' | 'array' | 'object'> = {
-  host: 'string', port: 'number', workerClasses: 'array', initialWorkers: 'object', profiling: 'object', maxBodyBytes: 'number',
-  maxModelBytes: 'number', workerTimeoutMs: 'number', autoscaling: 'object', metadata: 'string', repository: 'string',
-  provisioner: 'object', controllerId: 'string', leaseMs: 'number', server: 'object',
-  maxImagePixels: 'number', imageDecodeThreads: 'number', imageDecodeQueuePixels: 'number',
+function readConfigFile(file: string): Partial<InfaasConfig> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code ? `${err.code}: ${getSystemErrorMap().get(err.errno ?? 0)?.[1] ?? err.message}` : err.message;
+    throw invalid(`cannot read the config file ${file} (${why}): make it a readable file, or remove it`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw invalid(`config file ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  const kind = Array.isArray(json) ? 'array' : json === null ? 'null' : typeof json;
+  if (kind !== 'object') throw invalid(`config file ${file} must hold a JSON object of settings, got ${kind}`);
+  if (Object.hasOwn(json as object, 'dataDir')) throw invalid(`config file ${file}: dataDir is not read from infaas.json (the file lives in the data dir): give --data-dir`);
+  checkTypes(json, FILE_SCHEMA, '', `config file ${file}: `);
+  return json as Partial<InfaasConfig>;
+}
+
+/** Longest delay a Node timer takes (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const ms = (min: number) => leaf('number', `${min === 1 ? '> 0' : `>= ${min}`}, a whole number of ms up to ${MAX_TIMER_MS}`, (v: number) => Number.isInteger(v) && v >= min && v <= MAX_TIMER_MS);
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const name = (of: string) => text(`${of}: 1-63 letters, digits, '.', '_' or '-'`, (v) => NAME.test(v));
+/** A Kubernetes name (RFC 1123): a label when `dots` is false, else a subdomain. */
+const k8sName = (of: string, dots: boolean) => text(`${of}: lower-case letters, digits, '-'${dots ? " and '.'" : ''}, at most ${dots ? 253 : 63} characters`,
+  (v) => v.length <= (dots ? 253 : 63) && (dots ? /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/ : /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).test(v));
+/** A host name as allowedHosts takes it: a DNS name or IP address, `.domain`, or `*`. */
+const HOST_NAME = /^\.?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*$/;
+const isHost = (h: string) => h === '*' || HOST_NAME.test(h) || /^\[[0-9a-fA-F:.]+\]$/.test(h);
+const isOrigin = (o: string) => {
+  if (o === '*') return true;
+  try {
+    const u = new URL(o);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === o;
+  } catch {
+    return false;
+  }
 };
 
-function checkFileShape(json: unknown, file: string): asserts json is Partial<InfaasConfig> {
-  const kind = (v: unknown) => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
-  if (kind(json) !== 'object') throw invalid(`config file ${file} must hold a JSON object of settings, got ${kind(json)}`);
-  for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
-    const want = FILE_SHAPE[key];
-    if (want && kind(value) !== want) throw invalid(`config file ${file}: ${key} must be ${want === 'array' || want === 'object' ? `an ${want}` : `a ${want}`}, got ${kind(value)}`);
-  }
-  const grid = (json as { profiling?: Record<string, unknown> }).profiling;
-  for (const key of ['threads', 'maxBatch', 'optLevels'] as const) {
-    if (grid && grid[key] !== undefined && !Array.isArray(grid[key])) throw invalid(`config file ${file}: profiling.${key} must be an array, got ${kind(grid[key])}`);
-  }
-}
+/** Every setting: its type, what it must be and whether it may be absent. docs/configuration.md describes each. */
+export const CONFIG_SCHEMA = object<InfaasConfig>({
+  dataDir: text('a directory'),
+  host: text('an address to listen on, such as "127.0.0.1"'),
+  port: int(0, 65535),
+  workerClasses: array(object<WorkerClass>({
+    name: name('a worker class name'),
+    threads: int(1, 1024),
+    memoryMB: int(1),
+    pricePerHour: leaf('number', 'a price >= 0', (v: number) => Number.isFinite(v) && v >= 0),
+  }), 'a non-empty array of worker classes {"name", "threads", "memoryMB", "pricePerHour"}'),
+  initialWorkers: object<InfaasConfig['initialWorkers']>({ workerClass: text('the name of a worker class'), count: int(1) }),
+  profiling: object<ProfilingGrid>({
+    threads: array(int(1, 1024), 'a non-empty array of thread counts'),
+    maxBatch: array(int(1, 65536), 'a non-empty array of batch sizes'),
+    optLevels: array(oneOf(['basic', 'all']), 'a non-empty array of "basic" or "all"'),
+    runs: int(1, 100_000),
+    warmup: int(0, 100_000),
+  }),
+  maxBodyBytes: int(1),
+  maxModelBytes: int(1),
+  maxImagePixels: optional(int(1)),
+  imageDecodeThreads: optional(int(1, 64)),
+  imageDecodeQueuePixels: optional(int(1)),
+  workerTimeoutMs: ms(1),
+  autoscaling: object<AutoscalingConfig>({
+    policy: oneOf(AUTOSCALE_POLICIES),
+    // Its least is initialWorkers.count (validateConfig).
+    maxWorkers: leaf('number', 'an integer >= initialWorkers.count', (v: number) => Number.isSafeInteger(v)),
+    idleUnloadMs: optional(ms(1)),
+    schedule: optional(leaf('structure', 'a load schedule {"leadS"?, "windows": [...]}', () => true, (v, path) => validateSchedule(v, `config: ${path}`))),
+  }),
+  metadata: optional(text('a redis:// or rediss:// URL (or left out for the embedded store)', (v) => /^rediss?:\/\/./.test(v))),
+  repository: optional(text('s3://BUCKET/PREFIX, file:///DIR or a directory')),
+  provisioner: object<ProvisionerConfig>({
+    kind: oneOf(PROVISIONER_KINDS),
+    localTransport: optional(oneOf(['unix', 'tcp'])),
+    kubernetes: optional(object<NonNullable<ProvisionerConfig['kubernetes']>>({
+      namespace: optional(k8sName('a namespace', false)),
+      deployments: optional(record(k8sName('a Deployment name', true), 'an object {"<worker class>": "<Deployment name>"}')),
+      workerPort: optional(int(1, 65535)),
+    })),
+  }),
+  controllerId: optional(name('a controller name')),
+  leaseMs: ms(500),
+  server: object<ServerAccessConfig>({
+    allowedHosts: array(text('a host name such as "infaas.internal" (no scheme, port or path), ".example.com" for a domain and its subdomains, or "*"', isHost), 'an array of host names', false),
+    allowedOrigins: array(text('an origin: scheme://host[:port] in lower case, such as "https://app.example.com" (no path, no final /), or "*"', isOrigin), 'an array of origins', false),
+  }),
+});
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
+/** What infaas.json may hold: every setting but the data dir (where the file is). */
+const FILE_SCHEMA: ObjectRule = { ...CONFIG_SCHEMA, keys: Object.fromEntries(Object.entries(CONFIG_SCHEMA.keys).filter(([k]) => k !== 'dataDir')) };
 
+/** Checks settings against CONFIG_SCHEMA, then the rules that tie keys together. @throws InfaasError INVALID_ARGUMENT */
 export function validateConfig(c: InfaasConfig): void {
-  if (!Number.isInteger(c.port) || c.port < 0 || c.port > 65535) throw invalid(`config: port must be 0..65535, got ${JSON.stringify(c.port)}`);
-  if (typeof c.host !== 'string' || !c.host) throw invalid(`config: host must be an address to listen on, such as "127.0.0.1", got ${JSON.stringify(c.host)}`);
-  if (!c.workerClasses.length) throw invalid('config: at least one worker class is needed');
-  for (const w of c.workerClasses) {
-    if (!w.name || !(w.threads > 0) || !(w.memoryMB > 0) || !(w.pricePerHour >= 0)) throw invalid(`config: bad worker class ${JSON.stringify(w)}`);
+  checkValues(c, CONFIG_SCHEMA, '', 'config: ');
+  const names = c.workerClasses.map((w) => w.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw invalid(`config: workerClasses: two classes are named ${excerpt(twice)}`);
+  if (!names.includes(c.initialWorkers.workerClass)) {
+    throw invalid(`config: initialWorkers.workerClass ${excerpt(c.initialWorkers.workerClass)} is not one of the workerClasses (${names.join(', ')})`);
   }
-  if (!c.workerClasses.some((w) => w.name === c.initialWorkers.workerClass)) throw invalid(`config: initial worker class ${c.initialWorkers.workerClass} is not defined`);
-  if (!Number.isInteger(c.initialWorkers.count) || c.initialWorkers.count < 1) throw invalid(`config: initialWorkers.count must be an integer >= 1, got ${c.initialWorkers.count}`);
-  const g = c.profiling;
-  if (!g.threads.length || !g.maxBatch.length || !g.optLevels.length) throw invalid('config: profiling grid must not be empty');
-  if (g.maxBatch.some((b) => !Number.isInteger(b) || b < 1)) throw invalid('config: profiling maxBatch values must be positive integers');
-  if (g.optLevels.some((o) => o !== 'basic' && o !== 'all')) throw invalid('config: optLevels are "basic" or "all"');
+  const most = Math.max(...c.workerClasses.map((w) => w.threads));
+  const over = c.profiling.threads.findIndex((t) => t > most);
+  if (over >= 0) throw invalid(`config: profiling.threads[${over}] is ${c.profiling.threads[over]}, but no worker class has that many threads (the most is ${most})`);
   const a = c.autoscaling;
-  if (!a || !AUTOSCALE_POLICIES.includes(a.policy)) throw invalid(`config: autoscaling.policy must be one of ${AUTOSCALE_POLICIES.join(', ')}, got ${JSON.stringify(a?.policy)}`);
-  if (!Number.isInteger(a.maxWorkers) || a.maxWorkers < Math.max(1, c.initialWorkers.count)) {
+  if (a.maxWorkers < c.initialWorkers.count) {
     throw invalid(`config: autoscaling.maxWorkers must be an integer >= initialWorkers.count (${c.initialWorkers.count}), got ${a.maxWorkers}`);
-  }
-  if (a.idleUnloadMs !== undefined && !(a.idleUnloadMs > 0)) throw invalid(`config: autoscaling.idleUnloadMs must be > 0, got ${a.idleUnloadMs}`);
-  if (!PROVISIONER_KINDS.includes(c.provisioner?.kind)) throw invalid(`config: provisioner.kind must be one of ${PROVISIONER_KINDS.join(', ')}, got ${JSON.stringify(c.provisioner?.kind)}`);
-  if (c.provisioner.localTransport !== undefined && !['unix', 'tcp'].includes(c.provisioner.localTransport)) {
-    throw invalid(`config: provisioner.localTransport must be "unix" or "tcp", got ${JSON.stringify(c.provisioner.localTransport)}`);
   }
   if (c.provisioner.kind === 'local' && c.metadata && c.provisioner.localTransport === 'unix') {
     throw invalid('config: with a shared metadata store, local workers must listen on TCP (provisioner.localTransport "tcp") so the other controllers can reach them');
@@ -256,45 +307,7 @@ export function validateConfig(c: InfaasConfig): void {
   if (c.provisioner.kind === 'kubernetes' && !c.metadata) {
     throw invalid('config: the kubernetes provisioner needs a shared metadata store for its workers to register in: give --metadata redis://HOST:PORT/DB (or INFAAS_METADATA_URL)');
   }
-  if (c.metadata !== undefined && !/^rediss?:\/\/./.test(c.metadata)) throw invalid(`config: metadata must be a redis:// URL (or left out for the embedded store), got ${JSON.stringify(c.metadata)}`);
-  if (c.controllerId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(c.controllerId)) throw invalid(`config: controllerId must be 1-63 letters, digits, '.', '_' or '-', got ${JSON.stringify(c.controllerId)}`);
-  for (const k of ['maxImagePixels', 'imageDecodeThreads', 'imageDecodeQueuePixels'] as const) {
-    if (c[k] !== undefined && !(Number.isInteger(c[k]) && c[k] >= 1)) throw invalid(`config: ${k} must be an integer >= 1, got ${JSON.stringify(c[k])}`);
-  }
-  if (!Number.isInteger(c.leaseMs) || c.leaseMs < 500) throw invalid(`config: leaseMs must be an integer >= 500, got ${c.leaseMs}`);
-  validateAccess(c.server);
-  if (a.schedule !== undefined) {
-    validateSchedule(a.schedule, 'config: autoscaling.schedule');
-    if (a.policy === 'infaas') {
-      throw invalid('config: autoscaling.schedule is used by the "ours" policy only (INFaaS does not forecast); remove it from infaas.json to run "infaas", or run "ours"');
-    }
-  }
-}
-
-/** A host name as allowedHosts takes it: a DNS name or IP address, `.domain`, or `*`. */
-const HOST_NAME = /^\.?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*$/;
-
-function validateAccess(s: ServerAccessConfig): void {
-  const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
-  if (!strings(s.allowedHosts)) throw invalid(`config: server.allowedHosts must be an array of host names, got ${JSON.stringify(s.allowedHosts)}`);
-  if (!strings(s.allowedOrigins)) throw invalid(`config: server.allowedOrigins must be an array of origins, got ${JSON.stringify(s.allowedOrigins)}`);
-  for (const h of s.allowedHosts) {
-    if (h !== '*' && !HOST_NAME.test(h) && !/^\[[0-9a-fA-F:.]+\]$/.test(h)) {
-      throw invalid(`config: server.allowedHosts: ${JSON.stringify(h)} is not a host name: give a name such as "infaas.internal" (no scheme, port or path), ".example.com" for a domain and its subdomains, or "*"`);
-    }
-  }
-  for (const o of s.allowedOrigins) {
-    if (o !== '*' && !isOrigin(o)) {
-      throw invalid(`config: server.allowedOrigins: ${JSON.stringify(o)} is not an origin: give scheme://host[:port] in lower case, such as "https://app.example.com" (no path, no final /), or "*"`);
-    }
-  }
-}
-
-function isOrigin(text: string): boolean {
-  try {
-    const u = new URL(text);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === text;
-  } catch {
-    return false;
+  if (a.schedule !== undefined && a.policy === 'infaas') {
+    throw invalid('config: autoscaling.schedule is used by the "ours" policy only (INFaaS does not forecast); remove it from infaas.json to run "infaas", or run "ours"');
   }
 }

@@ -31,16 +31,6 @@ export const KNOWN_FAILURES: KnownFailure[] = [
     repro: 'POST /v1/infer {"task":"classification","dataset":"fashion-mnist","minAccuracy":0,"latencyMs":1,"inputs":[<784 values>]}: now and then 504 "deadline exceeded: the request needs ~1.8 ms on … but only -0.7 ms of its 1 ms SLO remain" instead of an early 429 with Retry-After (4 in 4,000 generated requests)',
   },
   {
-    id: 'config-accepts-bad-values', issue: `${START} (src/config/config.ts)`, row: /^infaas\.json/,
-    kind: /^loadConfig accepted a bad|^crash: TypeError/,
-    repro: 'infaas.json {"maxBodyBytes": -1}, {"workerTimeoutMs": 0}, {"profiling": {"threads": [1], "maxBatch": [1], "optLevels": ["all"]}} (no runs/warmup) or "threads": [1e999]: loaded without complaint',
-  },
-  {
-    id: 'config-echo', issue: `${START} (src/config/config.ts)`, row: /^infaas\.json/,
-    kind: /^message echoes/,
-    repro: 'infaas.json {"provisioner": {"kind": "xxx…(1000 x)"}}: the message repeats all 1000 characters',
-  },
-  {
     id: 'tsx-cache-in-tmpdir', issue: `${START}, item 3`, row: /^files outside the data dir$/,
     kind: /^TMPDIR not empty/,
     repro: 'infaas serve (bin/infaas.mjs loads the sources through tsx) leaves tsx\'s compile cache in $TMPDIR/tsx-<uid>/ (hundreds of files); $HOME stays empty',
