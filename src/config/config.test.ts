@@ -111,7 +111,8 @@ describe('infaas.json', () => {
 
   it('quotes at most an excerpt of a long value or key', () => {
     const long = 'x'.repeat(1000);
-    for (const text of [`{"provisioner": {"kind": "${long}"}}`, `{"${long}": 1}`, `{"provisioner": {"kubernetes": {"deployments": {"${long}": 1}}}}`]) {
+    for (const text of [`{"provisioner": {"kind": "${long}"}}`, `{"${long}": 1}`, `{"provisioner": {"kubernetes": {"deployments": {"${long}": 1}}}}`,
+      `{"autoscaling": {"schedule": {"windows": [{"start": "${long}", "durationS": 1, "qps": 1}]}}}`, `{"autoscaling": {"schedule": {"windows": [{"${long}": 1}]}}}`]) {
       assert.throws(() => load(text), (e: unknown) => e instanceof Error && !e.message.includes('x'.repeat(100)) && /\(1000 characters\)/.test(e.message));
     }
   });

@@ -1,7 +1,7 @@
 // A load schedule (load an operator knows is coming: a launch, a daily peak) as a DemandForecast for `ours`, and
 // its validation. Pure: the rate at a time is a function of the schedule and that time (ms since the epoch, UTC).
 
-import { invalid } from '../core/errors.ts';
+import { excerpt, invalid } from '../core/errors.ts';
 import type { DemandForecast } from './scaling-policy.ts';
 
 /** One window of expected load. */
@@ -47,6 +47,9 @@ function isOnce(start: string): boolean {
   return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d;
 }
 
+/** A value as a message quotes it: strings cut (excerpt), structures by kind. */
+const shown = (v: unknown) => (typeof v === 'string' ? excerpt(v) : v !== null && typeof v === 'object' ? (Array.isArray(v) ? 'an array' : 'an object') : String(v));
+
 function unknownKey(o: object, known: ReadonlySet<string>): string | undefined {
   return Object.keys(o).find((k) => !known.has(k));
 }
@@ -56,25 +59,25 @@ export function validateSchedule(s: unknown, where = 'schedule'): asserts s is L
   if (!s || typeof s !== 'object' || Array.isArray(s)) throw invalid(`${where} must be an object {"leadS"?, "windows": [...]}`);
   const o = s as Record<string, unknown>;
   const extra = unknownKey(o, SCHEDULE_KEYS);
-  if (extra !== undefined) throw invalid(`${where} has an unknown field "${extra}"; its fields are leadS and windows`);
+  if (extra !== undefined) throw invalid(`${where} has an unknown field ${excerpt(extra)}; its fields are leadS and windows`);
   if (o.leadS !== undefined && !(typeof o.leadS === 'number' && o.leadS >= 0 && o.leadS <= 3600)) {
-    throw invalid(`${where}.leadS must be a number of seconds in 0..3600, got ${JSON.stringify(o.leadS)}`);
+    throw invalid(`${where}.leadS must be a number of seconds in 0..3600, got ${shown(o.leadS)}`);
   }
   if (!Array.isArray(o.windows)) throw invalid(`${where}.windows must be a list of {"start", "durationS", "qps"}`);
   o.windows.forEach((w: unknown, i) => {
     const at = `${where}.windows[${i}]`;
     if (!w || typeof w !== 'object' || Array.isArray(w)) throw invalid(`${at} must be an object {"start", "durationS", "qps"}`);
     const wextra = unknownKey(w, WINDOW_KEYS);
-    if (wextra !== undefined) throw invalid(`${at} has an unknown field "${wextra}"; its fields are start, durationS and qps (times are UTC or carry their zone)`);
+    if (wextra !== undefined) throw invalid(`${at} has an unknown field ${excerpt(wextra)}; its fields are start, durationS and qps (times are UTC or carry their zone)`);
     const { start, durationS, qps } = w as Record<string, unknown>;
     if (typeof start !== 'string' || !(DAILY.test(start) || isOnce(start))) {
-      throw invalid(`${at}.start must be "HH:MM" (daily, UTC) or a date-time with a zone such as "2026-11-23T09:00:00Z", got ${JSON.stringify(start)}`);
+      throw invalid(`${at}.start must be "HH:MM" (daily, UTC) or a date-time with a zone such as "2026-11-23T09:00:00Z", got ${shown(start)}`);
     }
     const most = DAILY.test(start) ? 86_400 : Infinity;
     if (!(typeof durationS === 'number' && durationS > 0 && Number.isFinite(durationS) && durationS <= most)) {
-      throw invalid(`${at}.durationS must be a number of seconds > 0${most < Infinity ? ' and at most a day for a daily window' : ''}, got ${JSON.stringify(durationS)}`);
+      throw invalid(`${at}.durationS must be a number of seconds > 0${most < Infinity ? ' and at most a day for a daily window' : ''}, got ${shown(durationS)}`);
     }
-    if (!(typeof qps === 'number' && qps > 0 && Number.isFinite(qps))) throw invalid(`${at}.qps must be a number > 0, got ${JSON.stringify(qps)}`);
+    if (!(typeof qps === 'number' && qps > 0 && Number.isFinite(qps))) throw invalid(`${at}.qps must be a number > 0, got ${shown(qps)}`);
   });
 }
 
