@@ -1,4 +1,4 @@
-// Tests of image decoding with real PNG/JPEG bytes produced by the pngjs / jpeg-js encoders.
+// Tests of image decoding with real PNG/JPEG bytes: from the pngjs / jpeg-js encoders, and written byte by byte (src/testing/fuzz/image-bytes.ts) where a header must disagree with its data.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,6 +7,7 @@ import jpeg from 'jpeg-js';
 import { InfaasError } from '../core/errors.ts';
 import { checkImageHeader, decodeImage, detectImageFormat, imageSize, DEFAULT_MAX_IMAGE_PIXELS } from './decode-image.ts';
 import { encodePng } from './encode-image.ts';
+import { jpegBytes, pngBytes, pngPixels } from '../testing/fuzz/image-bytes.ts';
 
 const { PNG } = pngjs;
 
@@ -139,4 +140,61 @@ test('shapes other than [1|3, H, W] are refused with INVALID_ARGUMENT', () => {
   assert.throws(() => decodeImage(png, [2, 28, 28]), (e: unknown) => e instanceof InfaasError && e.code === 'INVALID_ARGUMENT');
   assert.throws(() => decodeImage(png, [784]), (e: unknown) => e instanceof InfaasError && e.code === 'INVALID_ARGUMENT');
   assert.equal(decodeImage(png, [28, 28]).length, 784, '[H,W] means grayscale');
+});
+
+/** A 64x64 gray baseline JPEG with a restart interval of 8 MCUs, of which it keeps the first `keep` (10 bits a block). */
+function restartJpeg(keep: number): Buffer {
+  const seg = (marker: number, body: number[]) => [0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 255, ...body];
+  const table = (tcTh: number, symbol: number) => seg(0xc4, [tcTh, 1, ...new Array(15).fill(0), symbol]);
+  const out = [0xff, 0xd8, ...seg(0xdb, [0, ...new Array(64).fill(1)]), ...seg(0xc0, [8, 0, 64, 0, 64, 1, 1, 0x11, 0]),
+    ...table(0x00, 8), ...table(0x10, 0), ...seg(0xdd, [0, 8]), ...seg(0xda, [1, 1, 0, 0, 63, 0])];
+  for (let i = 0; i < keep; i++) out.push(...new Array(10).fill(0), ...(i < keep - 1 ? [0xff, 0xd0 + (i % 8)] : []));
+  return Buffer.from([...out, 0xff, 0xd9]);
+}
+
+test('a PNG whose pixel data is shorter than its header declares is refused, from its chunks when deflate could not hold it', () => {
+  // The fuzzing harness's case: 65536x1 gray declared, 4 rows of 4 pixels of data (pngjs pads the rest).
+  const short = pngBytes({ width: 65536, height: 1, bitDepth: 8, colorType: 0, raw: pngPixels(4, 4, 8, 0, 1) });
+  assertImageError(() => checkImageHeader(short), /^corrupt PNG: its pixel data is shorter than its header declares: \d+ bytes of compressed data cannot hold the 65537 bytes of a 65536x1 image$/);
+  assertImageError(() => decodeImage(short, [1, 28, 28]), /pixel data is shorter than its header declares/);
+  // The same data declaring 4095x4095 RGBA: refused from the header check, which inflates nothing.
+  assertImageError(() => checkImageHeader(pngBytes({ width: 4095, height: 4095, bitDepth: 8, colorType: 6, raw: pngPixels(4, 4, 8, 0, 1) })), /cannot hold the 67080195 bytes of a 4095x4095 image/);
+  // Half the rows of a 512x512 image: deflate could hold the rest, so the stream is inflated and measured.
+  const half = pngBytes({ width: 512, height: 512, bitDepth: 8, colorType: 6, raw: pngPixels(512, 256, 8, 6, 3) });
+  assert.deepEqual(checkImageHeader(half), { format: 'png', width: 512, height: 512, pixels: 512 * 512 });
+  assertImageError(() => decodeImage(half, [1, 28, 28]), /^corrupt PNG: its pixel data is shorter than its header declares: it inflates to 524544 of the 1049088 bytes of a 512x512 image$/);
+  // A file cut inside a chunk, and a bit depth no PNG has.
+  assertImageError(() => checkImageHeader(half.subarray(0, 100)), /^corrupt PNG: it is cut short \(its "IDAT" chunk runs past the end of the file\)$/);
+  assertImageError(() => checkImageHeader(pngBytes({ width: 4, height: 4, bitDepth: 3, colorType: 0, raw: pngPixels(4, 4, 8, 0, 1) })), /bit depth 3 with color type 0 is not a PNG format/);
+});
+
+test('the pixel-data checks take what is complete: interlaced scanlines, and a zero image at deflate\'s best ratio', () => {
+  // Adam7 8x8 gray: 79 bytes of scanlines over its seven passes (filter bytes included).
+  const interlaced = (n: number) => pngBytes({ width: 8, height: 8, bitDepth: 8, colorType: 0, interlace: 1, raw: Buffer.alloc(n, 0) });
+  assert.equal(decodeImage(interlaced(79), [1, 8, 8]).length, 64);
+  assertImageError(() => decodeImage(interlaced(78), [1, 8, 8]), /it inflates to 78 of the 79 bytes of a 8x8 image/);
+  const zeros = pngBytes({ width: 4096, height: 4096, bitDepth: 8, colorType: 6 });
+  assert.ok(zeros.length < 100_000, `a 4096x4096 zero image deflates to ${zeros.length} bytes`);
+  assert.equal(checkImageHeader(zeros).pixels, 4096 * 4096);
+});
+
+test('a JPEG cut short, with a scan too short for its blocks, a component without data or missing restart intervals is refused before decoding', () => {
+  const big = { width: 4096, height: 4096, components: 3 as const };
+  assertImageError(() => checkImageHeader(jpegBytes({ ...big, mode: 'baseline', scanBytes: 10 })),
+    /^corrupt JPEG: its pixel data is shorter than its header declares: a scan of 786432 blocks of 8x8 pixels needs at least 1572864 bits, it has 80$/);
+  assertImageError(() => checkImageHeader(jpegBytes({ ...big, mode: 'progressive', scanBytes: 10 })), /a scan of 786432 blocks of 8x8 pixels needs at least 786432 bits, it has 80$/);
+  assertImageError(() => checkImageHeader(jpegBytes({ ...big, mode: 'baseline', noEoi: true })), /^corrupt JPEG: it ends before its end-of-image marker/);
+  const whole = jpegBytes({ width: 64, height: 48, components: 3, mode: 'baseline' });
+  assertImageError(() => checkImageHeader(whole.subarray(0, whole.length - 2)), /ends before its end-of-image marker/);
+  assert.equal(decodeImage(whole, [3, 8, 8]).length, 3 * 64, 'the whole file decodes');
+  assert.equal(decodeImage(jpegBytes({ width: 64, height: 48, components: 3, mode: 'progressive' }), [3, 8, 8]).length, 3 * 64);
+  // A frame of three components whose only scan covers the first.
+  const oneScan = Buffer.from(whole);
+  const sos = oneScan.indexOf(Buffer.from([0xff, 0xda]));
+  const scanOfOne = Buffer.concat([oneScan.subarray(0, sos), Buffer.from([0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0]), Buffer.alloc(Math.ceil((2 * 48) / 8)), Buffer.from([0xff, 0xd9])]);
+  assertImageError(() => checkImageHeader(scanOfOne), /^corrupt JPEG: its component 2 has no scan: no pixel data$/);
+  // Restart markers: jpeg-js fills the intervals after an early end-of-image with gray; they are counted instead.
+  assert.equal(decodeImage(restartJpeg(8), [1, 8, 8]).length, 64);
+  assert.equal(jpeg.decode(restartJpeg(5), { useTArray: true }).width, 64, 'jpeg-js itself takes the cut file');
+  assertImageError(() => checkImageHeader(restartJpeg(5)), /^corrupt JPEG: its pixel data is shorter than its header declares: a scan holds 5 of its 8 restart intervals$/);
 });

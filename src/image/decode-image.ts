@@ -2,12 +2,14 @@
 //
 // Used by the CLI (turning an image folder into a validation set) and, on worker threads (decode-pool.ts), by the
 // REST server (`images` inputs). Every image's declared size is read from its header and checked against a pixel
-// limit before any decoding, so a small file that declares a huge image (a decompression bomb) costs nothing.
+// limit before any decoding, and so is whether its compressed data could hold that many pixels (image-data.ts):
+// a small file that declares a huge image (a decompression bomb, or a cut-off file) costs nothing.
 
 import pngjs from 'pngjs';
 import jpeg from 'jpeg-js';
-import { InfaasError, invalid } from '../core/errors.ts';
+import { invalid } from '../core/errors.ts';
 import { detectImageFormat, imageSize, type ImageFormat } from './image-format.ts';
+import { badImage, checkImageData, checkPngInflates, type PngData } from './image-data.ts';
 import { resizePlane } from './resize.ts';
 
 export { detectImageFormat, imageSize, type ImageFormat } from './image-format.ts';
@@ -24,8 +26,6 @@ export interface RgbaImage {
   data: Uint8Array;
 }
 
-const badImage = (msg: string, details?: Record<string, unknown>) => new InfaasError('INVALID_IMAGE', msg, details);
-
 /** What an image's header declares, read without decoding. */
 export interface ImageHeader {
   format: ImageFormat;
@@ -37,10 +37,16 @@ export interface ImageHeader {
 
 /**
  * Reads an image's format and declared size from its header, without decoding, and refuses it when it is not a
- * PNG or JPEG, when its header is unreadable, or when it declares more than `maxPixels` pixels.
+ * PNG or JPEG, when its header is unreadable, when it declares more than `maxPixels` pixels, or when its compressed
+ * pixel data is too short to hold them (chunk and segment headers are read, nothing is inflated or decoded).
  * @throws InfaasError INVALID_IMAGE
  */
 export function checkImageHeader(bytes: Uint8Array, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): ImageHeader {
+  const { png: _png, ...header } = inspectImage(bytes, maxPixels);
+  return header;
+}
+
+function inspectImage(bytes: Uint8Array, maxPixels: number): ImageHeader & { png?: PngData } {
   const format = detectImageFormat(bytes);
   if (!format) throw badImage('could not decode image: not a PNG or JPEG');
   const name = format === 'png' ? 'PNG' : 'JPEG';
@@ -52,12 +58,15 @@ export function checkImageHeader(bytes: Uint8Array, maxPixels = DEFAULT_MAX_IMAG
   if (pixels > maxPixels) {
     throw badImage(`image is ${width}x${height} (${pixels} pixels); the largest accepted is ${maxPixels} pixels`, { width, height, maxPixels });
   }
-  return { format, width, height, pixels };
+  const png = checkImageData(bytes, format, width, height);
+  return { format, width, height, pixels, ...(png ? { png } : {}) };
 }
 
 /** Decodes PNG or JPEG bytes to 8-bit RGBA. Throws INVALID_IMAGE for unknown, corrupt or oversized images. */
 export function decodeRgba(bytes: Uint8Array, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): RgbaImage {
-  const header = checkImageHeader(bytes, maxPixels);
+  const header = inspectImage(bytes, maxPixels);
+  // pngjs pads a short zlib stream with uninitialised memory: its pixel data is inflated and measured first.
+  if (header.png) checkPngInflates(header.png);
   const fmt = header.format;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let img: RgbaImage;

@@ -15,16 +15,10 @@ export interface KnownFailure {
   repro: string;
 }
 
-const IMAGES = 'issue 11 part 2: image decoding (src/image/decode-image.ts)';
 const ADMISSION = 'issue 11 part 1: admission control (src/controller/dispatcher.ts, src/worker)';
 const START = 'issue 11 parts 3-4: start-up, configuration and files outside the data dir (src/bin, src/config)';
 
 export const KNOWN_FAILURES: KnownFailure[] = [
-  {
-    id: 'truncated-png-accepted', issue: IMAGES, row: /^images |^infer image|^infer images/,
-    kind: /pixel data is shorter than its header/,
-    repro: 'a PNG whose IHDR declares 65536x1 gray but whose IDAT holds 4 rows of 4 pixels decodes as a zero-padded image instead of being refused; declaring 4095x4095 RGBA the same 136-byte file costs 1.5 s of a decode thread (3.8 s at 16-bit)',
-  },
   {
     id: 'late-504', issue: `${ADMISSION}, item 2`, row: /^infer /,
     kind: /^HTTP 504 DEADLINE_EXCEEDED/,
