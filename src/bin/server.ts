@@ -129,7 +129,7 @@ async function start(
   teardown.add('catalogue sync', () => sync.close());
   index = await ModelIndex.load(store);
   // Every worker (at boot and added by the autoscaler) is of this class: no variant needing more threads is cold-started.
-  const view = new LiveClusterView({ maxThreads: workerClass.threads });
+  const view = new LiveClusterView({ maxThreads: workerClass.threads, sharedWorkers: distributed });
 
   // Local workers listen on Unix sockets (measurably faster than loopback TCP, bench/transport.ts) unless other
   // controllers must reach them too. The sockets live in the data dir (this process holds its lock).

@@ -27,8 +27,8 @@ export interface Pending {
  * Undefined when the request may go to the worker; otherwise the error to answer with: RESOURCE_EXHAUSTED (429)
  * when the work queued ahead of it would make it late (details.retryAfterMs: when the queue should have shrunk
  * enough), or when the variant runs slower than profiled now so that even alone it would miss the whole SLO
- * (retry in a second: the measure is refreshed by then); DEADLINE_EXCEEDED (504) when alone it would meet the SLO
- * but no longer what is left of it. A request that pays a cold start selection chose knowingly is held to its
+ * (retry in a second: the measure is refreshed by then), and also when alone it would meet the SLO but no longer
+ * what is left of it (the server took too long to reach it: tooLateToStart). A request that pays a cold start selection chose knowingly is held to its
  * SLO without the load (the load is the system's choice). Requests without an SLO pass.
  */
 export function refusal(r: Pending, p: Prediction): InfaasError | undefined {
@@ -55,11 +55,7 @@ function decide(r: Pending & { sloMs: number }, p: Prediction): InfaasError | un
       ...common, retryAfterMs: 1000,
     });
   }
-  if (a.why === 'alone') {
-    return new InfaasError('DEADLINE_EXCEEDED', `deadline exceeded: the request needs ~${predictedMs} ms on ${r.variant.name} (worker ${r.worker}) but only ${remainingMs} ms of its ${r.sloMs} ms SLO remain`, {
-      ...common, neededMs: predictedMs,
-    });
-  }
+  if (a.why === 'alone') return tooLateToStart({ ...common, neededMs: predictedMs });
   const retryAfterMs = round1(Math.max(1, a.retryAfterMs));
   const margin = r.marginMs ?? 0;
   const loaded = margin >= 1 ? `, and ~${round1(margin)} ms of headroom for a busy server` : '';
@@ -94,3 +90,20 @@ export function observeReply(e: LatencyEstimator, catalogue: Catalogue, variant:
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/**
+ * A request refused before anything ran because what is left of its SLO is less than it needs: the time went in
+ * reaching it (parsing, queueing ahead of dispatch or in the worker's inbox), so the server was too busy for it:
+ * 429 with Retry-After, not a late 504. The worker's own refusal of this kind (DEADLINE_EXCEEDED with neededMs)
+ * is answered the same way by the dispatcher.
+ */
+export function tooLateToStart(d: { variant: string; worker?: string; latencyMs?: number; neededMs: number; remainingMs: number; [k: string]: unknown }): InfaasError {
+  const retryAfterMs = round1(Math.max(1, d.neededMs));
+  const where = d.worker ? ` (worker ${d.worker})` : '';
+  const slo = d.latencyMs !== undefined ? ` of its ${d.latencyMs} ms SLO` : '';
+  return new InfaasError(
+    'RESOURCE_EXHAUSTED',
+    `overloaded: the request needs ~${d.neededMs} ms on ${d.variant}${where} but only ${d.remainingMs} ms${slo} remained when it could start; retry in ~${retryAfterMs} ms`,
+    { ...d, retryAfterMs },
+  );
+}

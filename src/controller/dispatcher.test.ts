@@ -1,5 +1,5 @@
 // Tests of the dispatcher's deadline handling: what is left of the SLO goes to the worker as its budget,
-// exact-variant queries carry none, and a worker's early DEADLINE_EXCEEDED comes back with its details;
+// exact-variant queries carry none, and a worker's early DEADLINE_EXCEEDED comes back as a 429 with its details;
 // use-case queries go through the policy's router when one is given; the autoscaling window (unplaced, SLOs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,14 +76,17 @@ test('an exact-variant query carries no deadline', async () => {
   assert.equal(worker.calls[0].opts, undefined);
 });
 
-test("the worker's early rejection surfaces as DEADLINE_EXCEEDED with worker and SLO details", async () => {
+test("the worker's early rejection (too late to start) is answered as RESOURCE_EXHAUSTED with Retry-After, worker and SLO details", async () => {
   const { dispatcher, worker } = await setup();
   worker.refuse = true;
   await assert.rejects(dispatcher.infer({ level: 'arch', arch: 'm', latencyMs: 5 }, input), (e) => {
     const err = e as InfaasError;
-    assert.equal(err.code, 'DEADLINE_EXCEEDED');
-    assert.match(err.message, /needed ~1 ms/);
-    assert.deepEqual({ worker: err.details?.worker, latencyMs: err.details?.latencyMs, neededMs: err.details?.neededMs }, { worker: 'w1', latencyMs: 5, neededMs: 1 });
+    assert.equal(err.code, 'RESOURCE_EXHAUSTED');
+    assert.match(err.message, /needs ~1 ms on m\.\S+ \(worker w1\) but only 0\.2 ms of its 5 ms SLO remained/);
+    assert.deepEqual(
+      { worker: err.details?.worker, latencyMs: err.details?.latencyMs, neededMs: err.details?.neededMs, retryAfterMs: err.details?.retryAfterMs },
+      { worker: 'w1', latencyMs: 5, neededMs: 1, retryAfterMs: 1 },
+    );
     return true;
   });
   assert.equal(worker.calls.length, 1, 'a deadline rejection is not retried');

@@ -11,7 +11,7 @@ import { InfaasError, asInfaasError, invalid, notFound, unavailable } from '../c
 import type { QuerySpec } from '../core/query.ts';
 import type { Tensor, UseCase, Variant, WorkerStatus } from '../core/types.ts';
 import { selectVariant, type Selection, type SelectionRequest } from '../policy/select-variant.ts';
-import { observeReply, queueFull, refusal } from './admission-control.ts';
+import { observeReply, queueFull, refusal, tooLateToStart } from './admission-control.ts';
 import { eventLoopLagMs } from './loop-lag.ts';
 import type { Catalogue } from '../policy/catalogue.ts';
 import type { ClusterView } from '../policy/cluster-view.ts';
@@ -210,9 +210,14 @@ export class Dispatcher {
         };
       } catch (e) {
         const err = asInfaasError(e);
-        if ((err.code === 'DEADLINE_EXCEEDED' && err.details?.neededMs !== undefined) || err.code === 'RESOURCE_EXHAUSTED') {
+        const latencyMs = (spec as { latencyMs?: number }).latencyMs;
+        if (err.code === 'DEADLINE_EXCEEDED' && typeof err.details?.neededMs === 'number') {
+          ok = true; // the worker is healthy and holds the variant; it refused, before running it, a request too late to start
+          throw tooLateToStart({ variant: variant.name, ...err.details, neededMs: err.details.neededMs, remainingMs: Number(err.details.remainingMs ?? 0), worker: client.id, latencyMs });
+        }
+        if (err.code === 'RESOURCE_EXHAUSTED') {
           ok = true; // the worker is healthy and holds the variant; it refused a request it could not finish in time
-          throw new InfaasError(err.code, err.message, { ...err.details, worker: client.id, latencyMs: (spec as { latencyMs?: number }).latencyMs });
+          throw new InfaasError(err.code, err.message, { ...err.details, worker: client.id, latencyMs });
         }
         if (err.code !== 'UNAVAILABLE' || attempt === 1) throw err;
         lastError = err; // the worker died under us: try once more, elsewhere

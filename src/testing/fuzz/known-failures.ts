@@ -15,15 +15,9 @@ export interface KnownFailure {
   repro: string;
 }
 
-const ADMISSION = 'issue 11 part 1: admission control (src/controller/dispatcher.ts, src/worker)';
 const START = 'issue 11 parts 3-4: start-up, configuration and files outside the data dir (src/bin, src/config)';
 
 export const KNOWN_FAILURES: KnownFailure[] = [
-  {
-    id: 'late-504', issue: `${ADMISSION}, item 2`, row: /^infer /,
-    kind: /^HTTP 504 DEADLINE_EXCEEDED/,
-    repro: 'POST /v1/infer {"task":"classification","dataset":"fashion-mnist","minAccuracy":0,"latencyMs":1,"inputs":[<784 values>]}: now and then 504 "deadline exceeded: the request needs ~1.8 ms on … but only -0.7 ms of its 1 ms SLO remain" instead of an early 429 with Retry-After (4 in 4,000 generated requests)',
-  },
   {
     id: 'tsx-cache-in-tmpdir', issue: `${START}, item 3`, row: /^files outside the data dir$/,
     kind: /^TMPDIR not empty/,
