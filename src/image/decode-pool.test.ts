@@ -60,6 +60,19 @@ test('the event loop keeps turning while a large image is decoded', async () => 
   }
 });
 
+test('a thread that decoded a large image is stopped after it (its heap is given back); the next image starts a fresh one', async () => {
+  const pool = new DecodePool({ threads: 1 });
+  try {
+    await pool.decodeAll([png(2048, 2048)], [1, 28, 28]);
+    assert.equal(pool.startedThreads, 0);
+    const small = png(28, 28);
+    assert.deepEqual(await pool.decodeAll([small], [1, 28, 28]), [decodeImage(small, [1, 28, 28])]);
+    assert.equal(pool.startedThreads, 1, 'a small image keeps its thread');
+  } finally {
+    await pool.close();
+  }
+});
+
 test('a bad image fails the batch with its index; the header check runs before anything is decoded', async () => {
   const pool = new DecodePool({ threads: 1, maxPixels: 64 * 64 });
   try {

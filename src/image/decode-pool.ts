@@ -23,6 +23,13 @@ export interface DecodePoolOptions {
 /** Default decode threads: one core is left to the event loop; at least 1, at most 4. */
 export const DEFAULT_DECODE_THREADS = Math.max(1, Math.min(4, availableParallelism() - 1));
 
+/**
+ * A thread that decoded an image of at least this many pixels is stopped after it (its heap grew by hundreds of MiB
+ * and V8 does not give it back), and so is a thread idle for IDLE_STOP_MS: the server's memory comes back down.
+ */
+const RETIRE_PIXELS = 1 << 22;
+const IDLE_STOP_MS = 5000;
+
 /** Workers do not inherit tsx's module hooks: each one registers tsx itself, then imports the .ts entry. */
 const TSX_API = import.meta.resolve('tsx/esm/api');
 const ENTRY = new URL('./decode-worker.ts', import.meta.url).href;
@@ -45,6 +52,9 @@ export class DecodePool implements ImageDecoder {
   readonly #waiting: Job[] = [];
   readonly #idle: Worker[] = [];
   readonly #busy = new Map<Worker, { job: Job; started: number }>();
+  /** Threads stopped on purpose (their exit is not a failure). */
+  readonly #retired = new WeakSet<Worker>();
+  readonly #idleTimers = new Map<Worker, NodeJS.Timeout>();
   #workers = 0;
   #pixels = 0;
   /** Recent decoding cost, decayed sums: milliseconds and pixels (a guess until the first image is decoded). */
@@ -62,7 +72,7 @@ export class DecodePool implements ImageDecoder {
     return this.#pixels;
   }
 
-  /** Threads started so far (they stay until close()). */
+  /** Threads running now (started when needed, stopped after a large image or when idle). */
   get startedThreads(): number {
     return this.#workers;
   }
@@ -101,6 +111,8 @@ export class DecodePool implements ImageDecoder {
     const all = [...this.#idle, ...this.#busy.keys()];
     this.#idle.length = 0;
     this.#busy.clear();
+    for (const t of this.#idleTimers.values()) clearTimeout(t);
+    this.#idleTimers.clear();
     this.#pixels = 0;
     await Promise.all(all.map((w) => w.terminate()));
   }
@@ -116,6 +128,8 @@ export class DecodePool implements ImageDecoder {
       }
       const worker = this.#idle.pop() ?? (this.#workers < this.threads ? this.#spawn() : undefined);
       if (!worker) return;
+      clearTimeout(this.#idleTimers.get(worker));
+      this.#idleTimers.delete(worker);
       this.#waiting.shift();
       this.#busy.set(worker, { job, started: performance.now() });
       worker.ref();
@@ -138,8 +152,8 @@ export class DecodePool implements ImageDecoder {
     const run = this.#busy.get(worker);
     if (!run) return;
     this.#busy.delete(worker);
-    this.#idle.push(worker);
-    worker.unref();
+    if (run.job.pixels >= RETIRE_PIXELS) this.#retire(worker);
+    else this.#rest(worker);
     this.#pixels -= run.job.pixels;
     if (m.ok) {
       const ms = performance.now() - run.started;
@@ -151,9 +165,31 @@ export class DecodePool implements ImageDecoder {
     this.#pump();
   }
 
+  /** An idle thread waits for the next image, and stops if none comes within IDLE_STOP_MS. */
+  #rest(worker: Worker): void {
+    this.#idle.push(worker);
+    worker.unref();
+    const timer = setTimeout(() => {
+      this.#idleTimers.delete(worker);
+      const i = this.#idle.indexOf(worker);
+      if (i < 0 || this.#closed) return;
+      this.#idle.splice(i, 1);
+      this.#retire(worker);
+    }, IDLE_STOP_MS);
+    timer.unref();
+    this.#idleTimers.set(worker, timer);
+  }
+
+  /** Stops a thread on purpose; the next image starts a fresh one. */
+  #retire(worker: Worker): void {
+    this.#retired.add(worker);
+    this.#workers--;
+    void worker.terminate();
+  }
+
   /** A thread that failed or exited: its image fails, a new thread takes the next one. */
   #lost(worker: Worker, why: string): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#retired.has(worker)) return;
     const idle = this.#idle.indexOf(worker);
     if (idle >= 0) this.#idle.splice(idle, 1);
     const run = this.#busy.get(worker);
