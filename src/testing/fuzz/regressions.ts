@@ -51,7 +51,7 @@ export const HTTP_REGRESSIONS: HttpRegression[] = [
   { name: 'bytes after a body shorter than its Content-Length get a JSON {code, error} answer', request: (w) => req('infer lying Content-Length', 'Content-Length -5', { method: 'POST', path: '/v1/infer', headers: JSON_CT, body: json({ variant: w.variants[0], inputs: [sample()] }), lengthDelta: -5 }) },
   { name: 'a 2.5 GiB Content-Length is refused with 413 before the body', request: () => req('register multipart', '2.5 GiB', { method: 'POST', path: '/v1/models', headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: Buffer.from('--x\r\n'), lengthDelta: 2.5 * 2 ** 30, expectEarly413: true }) },
   { name: 'a 4096x4096 16-bit PNG does not stall GET /v1/health', request: (w) => req('infer image body', '4096x4096 16-bit RGBA zeros', { method: 'POST', path: `/v1/infer?variant=${encodeURIComponent(w.variants[0])}`, headers: { 'content-type': 'image/png' }, body: pngBytes({ width: 4096, height: 4096, bitDepth: 16, colorType: 6 }), heavy: true }) },
-  { name: 'an SLO the worker cannot meet is refused early, not with 504', known: 'late-504', request: (w) => req('infer raw float32', 'latencyMs 0.5', { method: 'POST', path: `/v1/infer?task=${w.useCase.task}&dataset=${w.useCase.dataset}&minAccuracy=0&latencyMs=0.5`, headers: { 'content-type': 'application/octet-stream' }, body: raw(0.5) }) },
+  { name: 'an SLO the worker cannot meet is refused early, not with 504', request: (w) => req('infer raw float32', 'latencyMs 0.5', { method: 'POST', path: `/v1/infer?task=${w.useCase.task}&dataset=${w.useCase.dataset}&minAccuracy=0&latencyMs=0.5`, headers: { 'content-type': 'application/octet-stream' }, body: raw(0.5) }) },
 ];
 
 function withConfig(text: string): Verdict | undefined {
@@ -79,7 +79,7 @@ function thrown(f: () => unknown, echo: string): Verdict | undefined {
 
 export const LOCAL_REGRESSIONS: LocalRegression[] = [
   {
-    name: 'a PNG with less pixel data than its header declares is refused', known: 'truncated-png-accepted',
+    name: 'a PNG with less pixel data than its header declares is refused',
     run: async () => {
       const png = pngBytes({ width: 65536, height: 1, bitDepth: 8, colorType: 0, raw: pngPixels(4, 4, 8, 0, 1) });
       try {
@@ -90,11 +90,11 @@ export const LOCAL_REGRESSIONS: LocalRegression[] = [
       }
     },
   },
-  { name: 'infaas.json maxBodyBytes -1 is refused', known: 'config-accepts-bad-values', run: () => withConfig('{"maxBodyBytes": -1}') },
-  { name: 'infaas.json workerTimeoutMs 0 is refused', known: 'config-accepts-bad-values', run: () => withConfig('{"workerTimeoutMs": 0}') },
-  { name: 'infaas.json profiling without runs/warmup keeps the defaults or is refused', known: 'config-accepts-bad-values', run: () => withConfig('{"profiling": {"threads": [1], "maxBatch": [1], "optLevels": ["all"]}}') },
-  { name: 'infaas.json profiling thread 1e999 is refused', known: 'config-accepts-bad-values', run: () => withConfig('{"profiling": {"threads": [1e999], "maxBatch": [1], "optLevels": ["all"], "runs": 1, "warmup": 0}}') },
-  { name: 'infaas.json: a 1,000-character provisioner.kind is not echoed whole', known: 'config-echo', run: () => withConfig(`{"provisioner": {"kind": "${'x'.repeat(1000)}"}}`) },
+  { name: 'infaas.json maxBodyBytes -1 is refused', run: () => withConfig('{"maxBodyBytes": -1}') },
+  { name: 'infaas.json workerTimeoutMs 0 is refused', run: () => withConfig('{"workerTimeoutMs": 0}') },
+  { name: 'infaas.json profiling without runs/warmup keeps the defaults or is refused', run: () => withConfig('{"profiling": {"threads": [1], "maxBatch": [1], "optLevels": ["all"]}}') },
+  { name: 'infaas.json profiling thread 1e999 is refused', run: () => withConfig('{"profiling": {"threads": [1e999], "maxBatch": [1], "optLevels": ["all"], "runs": 1, "warmup": 0}}') },
+  { name: 'infaas.json: a 1,000-character provisioner.kind is not echoed whole', run: () => withConfig(`{"provisioner": {"kind": "${'x'.repeat(1000)}"}}`) },
   { name: 'parseQuerySpec: a 1,000-character latencyMs is not echoed whole', run: () => thrown(() => parseQuerySpec({ arch: 'a', latencyMs: 'x'.repeat(1000) }), 'x'.repeat(1000)) },
   {
     name: 'toBatchTensor refuses raw NaN',
