@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import pngjs from 'pngjs';
 import jpeg from 'jpeg-js';
 import { InfaasError } from '../core/errors.ts';
-import { checkImageHeader, decodeImage, detectImageFormat, imageSize, DEFAULT_MAX_IMAGE_PIXELS } from './decode-image.ts';
+import { checkImageHeader, decodeImage, decodeRgba, detectImageFormat, imageSize, DEFAULT_MAX_IMAGE_PIXELS } from './decode-image.ts';
 import { encodePng } from './encode-image.ts';
-import { jpegBytes, pngBytes, pngPixels } from '../testing/fuzz/image-bytes.ts';
+import { jpegBytes, pngBytes, pngChunk, pngPixels } from '../testing/fuzz/image-bytes.ts';
 
 const { PNG } = pngjs;
 
@@ -166,6 +166,24 @@ test('a PNG whose pixel data is shorter than its header declares is refused, fro
   // A file cut inside a chunk, and a bit depth no PNG has.
   assertImageError(() => checkImageHeader(half.subarray(0, 100)), /^corrupt PNG: it is cut short \(its "IDAT" chunk runs past the end of the file\)$/);
   assertImageError(() => checkImageHeader(pngBytes({ width: 4, height: 4, bitDepth: 3, colorType: 0, raw: pngPixels(4, 4, 8, 0, 1) })), /bit depth 3 with color type 0 is not a PNG format/);
+});
+
+test('PNGs decode to the pixels pngjs gives them, in every color type and bit depth (its parser and filters, another inflate)', () => {
+  const palette = pngChunk('PLTE', Buffer.from(Array.from({ length: 768 }, (_, i) => (i * 7) & 255)));
+  const alpha = pngChunk('tRNS', Buffer.from(Array.from({ length: 256 }, (_, i) => 255 - i)));
+  const specs = [
+    ...[1, 2, 4, 8, 16].map((bitDepth) => ({ colorType: 0, bitDepth })), { colorType: 2, bitDepth: 8 }, { colorType: 2, bitDepth: 16 },
+    { colorType: 3, bitDepth: 8, extra: [palette] }, { colorType: 3, bitDepth: 4, extra: [palette, alpha] }, { colorType: 4, bitDepth: 8 },
+    { colorType: 4, bitDepth: 16 }, { colorType: 6, bitDepth: 8 }, { colorType: 6, bitDepth: 16 },
+  ];
+  for (const { colorType, bitDepth, extra } of specs as Array<{ colorType: number; bitDepth: number; extra?: Buffer[] }>) {
+    const bytes = pngBytes({ width: 13, height: 7, bitDepth, colorType, extra, raw: pngPixels(13, 7, bitDepth, colorType, colorType * 31 + bitDepth) });
+    assert.deepEqual(Buffer.from(decodeRgba(bytes).data), PNG.sync.read(bytes).data, `color type ${colorType}, ${bitDepth} bits`);
+  }
+  const interlaced = pngBytes({ width: 8, height: 8, bitDepth: 8, colorType: 0, interlace: 1, raw: Buffer.alloc(79, 0) });
+  assert.deepEqual(Buffer.from(decodeRgba(interlaced).data), PNG.sync.read(interlaced).data, 'interlaced');
+  const longer = pngBytes({ width: 8, height: 8, bitDepth: 8, colorType: 0, raw: Buffer.concat([pngPixels(8, 8, 8, 0, 1), Buffer.alloc(50)]) });
+  assertImageError(() => decodeImage(longer, [1, 8, 8]), /^corrupt PNG: its pixel data is longer than the 72 bytes of a 8x8 image$/);
 });
 
 test('the pixel-data checks take what is complete: interlaced scanlines, and a zero image at deflate\'s best ratio', () => {

@@ -5,16 +5,14 @@
 // limit before any decoding, and so is whether its compressed data could hold that many pixels (image-data.ts):
 // a small file that declares a huge image (a decompression bomb, or a cut-off file) costs nothing.
 
-import pngjs from 'pngjs';
 import jpeg from 'jpeg-js';
-import { invalid } from '../core/errors.ts';
+import { InfaasError, invalid } from '../core/errors.ts';
 import { detectImageFormat, imageSize, type ImageFormat } from './image-format.ts';
-import { badImage, checkImageData, checkPngInflates, type PngData } from './image-data.ts';
+import { badImage, checkImageData, type PngData } from './image-data.ts';
+import { decodePng } from './png-decode.ts';
 import { resizePlane } from './resize.ts';
 
 export { detectImageFormat, imageSize, type ImageFormat } from './image-format.ts';
-
-const { PNG } = pngjs;
 
 /** Default largest accepted image, in pixels (width x height): 4096 x 4096. Larger ones are refused before decoding. */
 export const DEFAULT_MAX_IMAGE_PIXELS = 4096 * 4096;
@@ -65,20 +63,18 @@ function inspectImage(bytes: Uint8Array, maxPixels: number): ImageHeader & { png
 /** Decodes PNG or JPEG bytes to 8-bit RGBA. Throws INVALID_IMAGE for unknown, corrupt or oversized images. */
 export function decodeRgba(bytes: Uint8Array, maxPixels = DEFAULT_MAX_IMAGE_PIXELS): RgbaImage {
   const header = inspectImage(bytes, maxPixels);
-  // pngjs pads a short zlib stream with uninitialised memory: its pixel data is inflated and measured first.
-  if (header.png) checkPngInflates(header.png);
   const fmt = header.format;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let img: RgbaImage;
   try {
-    if (fmt === 'png') {
-      const png = PNG.sync.read(buf);
-      img = { width: png.width, height: png.height, data: png.data };
+    if (header.png) {
+      img = decodePng(buf, header.png);
     } else {
       const j = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: Math.max(256, Math.ceil((maxPixels * 16) / 2 ** 20)) });
       img = { width: j.width, height: j.height, data: j.data };
     }
   } catch (e) {
+    if (e instanceof InfaasError) throw e;
     throw badImage(`corrupt ${fmt === 'png' ? 'PNG' : 'JPEG'}: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (img.width < 1 || img.height < 1 || img.data.length < img.width * img.height * 4) {

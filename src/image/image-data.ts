@@ -1,8 +1,8 @@
 // Checks that an image's compressed pixel data can hold what its header declares, before the decoder runs: pngjs
 // and jpeg-js both fill a short image with made-up pixels (pngjs with uninitialised memory), after spending the time
-// of the declared size. Reads chunk and segment headers only, plus a scan for markers in a JPEG's entropy-coded data.
+// of the declared size. Reads chunk and segment headers only, plus a scan for markers in a JPEG's entropy-coded data;
+// a PNG's stream is measured as it is inflated (png-decode.ts).
 
-import { constants, inflateSync } from 'node:zlib';
 import { InfaasError } from '../core/errors.ts';
 import type { ImageFormat } from './image-format.ts';
 
@@ -63,21 +63,6 @@ export function checkPngData(bytes: Uint8Array): PngData {
     throw badImage(`corrupt PNG: its pixel data is shorter than its header declares: ${idatBytes} bytes of compressed data cannot hold the ${rawBytes} bytes of a ${width}x${height} image`);
   }
   return { width, height, idat, idatBytes, rawBytes };
-}
-
-/**
- * Inflates a PNG's pixel data (at most `rawBytes`) and refuses it when the stream ends before every scanline.
- * @throws InfaasError INVALID_IMAGE
- */
-export function checkPngInflates(png: PngData): void {
-  let got: number;
-  try {
-    got = inflateSync(Buffer.concat(png.idat), { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: png.rawBytes }).length;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return; // more than enough: the decoder drops the rest
-    throw badImage(`corrupt PNG: its pixel data does not inflate (${(e as Error).message})`);
-  }
-  if (got < png.rawBytes) throw badImage(`corrupt PNG: its pixel data is shorter than its header declares: it inflates to ${got} of the ${png.rawBytes} bytes of a ${png.width}x${png.height} image`);
 }
 
 /** Segments jpeg-js reads (with a length): APPn, COM, DQT, DHT, DRI, DNL, SOF0-2, SOS. */
