@@ -216,3 +216,11 @@ test('a JPEG cut short, with a scan too short for its blocks, a component withou
   assert.equal(jpeg.decode(restartJpeg(5), { useTArray: true }).width, 64, 'jpeg-js itself takes the cut file');
   assertImageError(() => checkImageHeader(restartJpeg(5)), /^corrupt JPEG: its pixel data is shorter than its header declares: a scan holds 5 of its 8 restart intervals$/);
 });
+
+test('a colour JPEG at the pixel limit decodes (jpeg-js memory bound scaled to it)', () => {
+  const [w, h] = [4096, 4096];
+  const data = Buffer.alloc(w * h * 4);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 131) & 255;
+  const bytes = jpeg.encode({ width: w, height: h, data }, 50).data;
+  assert.equal(decodeImage(bytes, [3, 4, 4], w * h).length, 3 * 4 * 4);
+});

@@ -70,7 +70,9 @@ export function decodeRgba(bytes: Uint8Array, maxPixels = DEFAULT_MAX_IMAGE_PIXE
     if (header.png) {
       img = decodePng(buf, header.png);
     } else {
-      const j = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: Math.max(256, Math.ceil((maxPixels * 16) / 2 ** 20)) });
+      // jpeg-js needs ~19 bytes a pixel for a full-resolution colour image (coefficients, planes, RGBA): 24 leaves room,
+      // so any JPEG within maxPixels decodes (the header check has already refused larger ones).
+      const j = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: Math.max(256, Math.ceil((maxPixels * 24) / 2 ** 20)) });
       img = { width: j.width, height: j.height, data: j.data };
     }
   } catch (e) {
