@@ -24,11 +24,20 @@ function jpg(w: number, h: number): Buffer {
   return jpeg.encode({ width: w, height: h, data }, 90).data;
 }
 
+/** Runs `fn` with a fresh pool and always closes it. */
+async function withPool(opts: ConstructorParameters<typeof DecodePool>[0], fn: (pool: DecodePool) => Promise<void>): Promise<void> {
+  const pool = new DecodePool(opts);
+  try {
+    await fn(pool);
+  } finally {
+    await pool.close();
+  }
+}
+
 const code = (want: string, pattern?: RegExp) => (e: unknown) => e instanceof InfaasError && e.code === want && (!pattern || pattern.test(e.message));
 
-test('decodes a batch on worker threads to exactly what decoding on the calling thread gives', async () => {
-  const pool = new DecodePool({ threads: 2 });
-  try {
+test('decodes a batch on worker threads to exactly what decoding on the calling thread gives', () =>
+  withPool({ threads: 2 }, async (pool) => {
     const images = [png(40, 30), jpg(33, 17), png(28, 28)];
     const got = await pool.decodeAll(images, [3, 28, 28]);
     assert.equal(got.length, 3);
@@ -36,14 +45,10 @@ test('decodes a batch on worker threads to exactly what decoding on the calling 
     assert.deepEqual(await inlineDecoder().decodeAll(images, [3, 28, 28]), got);
     assert.ok(pool.startedThreads <= 2);
     assert.equal(pool.pendingPixels, 0);
-  } finally {
-    await pool.close();
-  }
-});
+  }));
 
-test('the event loop keeps turning while a large image is decoded', async () => {
-  const pool = new DecodePool({ threads: 1 });
-  try {
+test('the event loop keeps turning while a large image is decoded', () =>
+  withPool({ threads: 1 }, async (pool) => {
     const big = png(1024, 1024, { bitDepth: 16 });
     let done = false;
     const decoding = pool.decodeAll([big, big], [1, 28, 28]).then(() => (done = true));
@@ -55,27 +60,19 @@ test('the event loop keeps turning while a large image is decoded', async () => 
     assert.equal(done, false, 'decoded within 20 event-loop turns: it ran on the event loop');
     await decoding;
     assert.equal(pool.startedThreads, 1);
-  } finally {
-    await pool.close();
-  }
-});
+  }));
 
-test('a thread that decoded a large image is stopped after it (its heap is given back); the next image starts a fresh one', async () => {
-  const pool = new DecodePool({ threads: 1 });
-  try {
+test('a thread that decoded a large image is stopped after it (its heap is given back); the next image starts a fresh one', () =>
+  withPool({ threads: 1 }, async (pool) => {
     await pool.decodeAll([png(2048, 2048)], [1, 28, 28]);
     assert.equal(pool.startedThreads, 0);
     const small = png(28, 28);
     assert.deepEqual(await pool.decodeAll([small], [1, 28, 28]), [decodeImage(small, [1, 28, 28])]);
     assert.equal(pool.startedThreads, 1, 'a small image keeps its thread');
-  } finally {
-    await pool.close();
-  }
-});
+  }));
 
-test('a bad image fails the batch with its index; the header check runs before anything is decoded', async () => {
-  const pool = new DecodePool({ threads: 1, maxPixels: 64 * 64 });
-  try {
+test('a bad image fails the batch with its index; the header check runs before anything is decoded', () =>
+  withPool({ threads: 1, maxPixels: 64 * 64 }, async (pool) => {
     const good = png(8, 8);
     const truncated = png(16, 16).subarray(0, 60);
     await assert.rejects(pool.decodeAll([good, truncated], [1, 4, 4]), (e: unknown) =>
@@ -85,10 +82,7 @@ test('a bad image fails the batch with its index; the header check runs before a
     await assert.rejects(pool.decodeAll([Buffer.from('GIF89a')], [1, 4, 4]), code('INVALID_IMAGE', /^could not decode image: not a PNG or JPEG/));
     assert.equal(pool.pendingPixels, 0);
     assert.equal((await pool.decodeAll([good], [1, 4, 4]))[0].length, 16, 'the pool still works');
-  } finally {
-    await pool.close();
-  }
-});
+  }));
 
 test('the queue is bounded in pixels: a batch that does not fit now gets 429, one that never fits 413', async () => {
   const side = 512;
