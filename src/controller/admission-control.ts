@@ -3,7 +3,7 @@
 // refusal when it cannot; after the reply, what the reply measured, fed back to the view's estimator so that the
 // next predictions match what the live system does.
 
-import { InfaasError } from '../core/errors.ts';
+import { InfaasError, withoutStack } from '../core/errors.ts';
 import type { Variant } from '../core/types.ts';
 import { admit } from '../policy/admission.ts';
 import { p50At, type Catalogue } from '../policy/catalogue.ts';
@@ -32,15 +32,10 @@ export interface Pending {
  * SLO without the load (the load is the system's choice). Requests without an SLO pass.
  */
 export function refusal(r: Pending, p: Prediction): InfaasError | undefined {
-  if (r.sloMs === undefined) return undefined;
-  const limit = Error.stackTraceLimit;
+  const sloMs = r.sloMs;
+  if (sloMs === undefined) return undefined;
   // Refusals are many under overload and their stack says nothing: not captured.
-  Error.stackTraceLimit = 0;
-  try {
-    return decide({ ...r, sloMs: r.sloMs }, p);
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
+  return withoutStack(() => decide({ ...r, sloMs }, p));
 }
 
 function decide(r: Pending & { sloMs: number }, p: Prediction): InfaasError | undefined {

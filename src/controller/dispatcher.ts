@@ -12,6 +12,7 @@ import type { QuerySpec } from '../core/query.ts';
 import type { Tensor, UseCase, Variant, WorkerStatus } from '../core/types.ts';
 import { selectVariant, type Selection, type SelectionRequest } from '../policy/select-variant.ts';
 import { observeReply, queueFull, refusal, tooLateToStart } from './admission-control.ts';
+import { PROBE_AFTER_MS } from '../policy/admission.ts';
 import { eventLoopLagMs } from './loop-lag.ts';
 import type { Catalogue } from '../policy/catalogue.ts';
 import type { ClusterView } from '../policy/cluster-view.ts';
@@ -97,13 +98,6 @@ export interface DispatcherOptions {
 
 /** Workers tried for one request before it is refused for overload. */
 const ADMISSION_TRIES = 3;
-/**
- * A worker with nothing of ours in flight that has been sent nothing for this long takes the next request whatever
- * the prediction says: refused requests measure nothing, and estimates that refuse everything would otherwise never
- * be corrected (while requests are in flight their replies correct them).
- */
-const PROBE_AFTER_MS = 250;
-
 export class Dispatcher {
   readonly #index: () => ModelIndex;
   readonly #workers: WorkerSource;

@@ -62,3 +62,14 @@ export function excerpt(value: unknown, max = 64): string {
   const shown = JSON.stringify(text.length > max ? text.slice(0, max) : text);
   return text.length > max ? `${shown.slice(0, -1)}…" (${text.length} characters)` : shown;
 }
+
+/** Runs `f` with no stack captured for errors it creates (refusals under overload are many, their stack says nothing). */
+export function withoutStack<T>(f: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return f();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}

@@ -6,6 +6,13 @@
 // The wait ahead of a request on a worker is the drain time of every replica's queue there: a worker runs one
 // batch at a time across all its replicas, and its queues drain in batches of up to each variant's max batch.
 
+/**
+ * A replica (worker side) or worker (controller side) with nothing in flight that has run or been sent nothing for
+ * this long takes the next request whatever the prediction says: refused requests measure nothing, and estimates
+ * that refuse everything would otherwise never be corrected (while requests are in flight their replies correct them).
+ */
+export const PROBE_AFTER_MS = 250;
+
 /** Time to run `samples` queued samples in batches of at most `maxBatch`: full batches, then the rest (ms). */
 export function drainMs(samples: number, maxBatch: number, batchMs: (samples: number) => number): number {
   if (!(samples > 0)) return 0;

@@ -14,11 +14,11 @@
 // hop on the hot path); after a run the next decision is deferred with setImmediate, so the requests that
 // arrived on the sockets while the session was running are read and queued first and join the next batch.
 
-import { InfaasError, invalid } from '../core/errors.ts';
+import { InfaasError, invalid, withoutStack } from '../core/errors.ts';
 import type { BatchLatency, Tensor } from '../core/types.ts';
 import type { MergedBatch } from '../protocol/worker-protocol.ts';
 import { cannotMeetDeadline, decideBatch, predictLatency, type BatchingOptions, type QueuedRequest } from '../policy/batching.ts';
-import { admit, drainMs } from '../policy/admission.ts';
+import { admit, drainMs, PROBE_AFTER_MS } from '../policy/admission.ts';
 import type { LatencyEstimator } from '../policy/latency-estimator.ts';
 import type { VariantMonitor } from './variant-monitor.ts';
 
@@ -60,7 +60,6 @@ interface Job extends QueuedRequest {
 /** Wake-ups from setTimeout may come about this late; waits are planned to end this much earlier. */
 const TIMER_SLACK_MS = 1;
 /** An idle replica that has run nothing for this long runs the next request whatever the estimate says. */
-const PROBE_AFTER_MS = 250;
 
 export class Batcher {
   readonly #o: BatcherOptions;
@@ -109,10 +108,7 @@ export class Batcher {
       const now = this.#o.now();
       const probe = deadline !== undefined && !this.#running && this.#queue.length === 0 && now - this.#lastRunEnd >= PROBE_AFTER_MS;
       const job: Job = { input, samples: input.shape[0], arrivedAt: now, deadline: probe ? undefined : deadline, group, resolve, reject };
-      const limit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 0; // refusals are many under overload, and their stack says nothing
-      const refusal = this.#admission(job, now);
-      Error.stackTraceLimit = limit;
+      const refusal = withoutStack(() => this.#admission(job, now));
       if (refusal) {
         reject(refusal);
         return;
