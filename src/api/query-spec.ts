@@ -54,11 +54,7 @@ export function parseQuerySpec(f: Record<string, unknown>): QuerySpec {
   return { level: 'usecase', task, dataset, minAccuracy: minAccuracy ?? 0, latencyMs, ...common };
 }
 
-/** The selection fields among `o`'s own properties, for frontends that must separate them from input fields. */
-export function pickQueryFields(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([k]) => FIELDS.has(k)));
-}
-
+/** Whether `k` is a selection field, for frontends that must separate them from input fields. */
 export function isSelectionField(k: string): boolean {
   return FIELDS.has(k);
 }

@@ -285,9 +285,8 @@ export const CONFIG_SCHEMA = object<InfaasConfig>({
 /** What infaas.json may hold: every setting but the data dir (where the file is). */
 const FILE_SCHEMA: ObjectRule = { ...CONFIG_SCHEMA, keys: Object.fromEntries(Object.entries(CONFIG_SCHEMA.keys).filter(([k]) => k !== 'dataDir')) };
 
-/** Checks settings against CONFIG_SCHEMA, then the rules that tie keys together. @throws InfaasError INVALID_ARGUMENT */
-export function validateConfig(c: InfaasConfig): void {
-  checkValues(c, CONFIG_SCHEMA, '', 'config: ');
+/** The rules that tie keys together, over settings already checked against CONFIG_SCHEMA. @throws InfaasError INVALID_ARGUMENT */
+function validateConfig(c: InfaasConfig): void {
   const names = c.workerClasses.map((w) => w.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice !== undefined) throw invalid(`config: workerClasses: two classes are named ${excerpt(twice)}`);

@@ -15,8 +15,7 @@ export const MAX_DEFLATE_RATIO = 1032;
 export interface PngData {
   width: number;
   height: number;
-  /** The IDAT chunks' data, in order: one zlib stream. */
-  idat: Uint8Array[];
+  /** Bytes of compressed pixel data (the IDAT chunks' data). */
   idatBytes: number;
   /** Bytes the zlib stream must inflate to: every scanline (interlace passes included) with its filter byte. */
   rawBytes: number;
@@ -45,7 +44,6 @@ export function checkPngData(bytes: Uint8Array): PngData {
   const rowBytes = (w: number) => Math.ceil((w * kind.channels * depth) / 8);
   const passes = interlace ? ADAM7.map(([x0, y0, dx, dy]) => [Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy)]) : [[width, height]];
   const rawBytes = passes.reduce((sum, [w, h]) => sum + (w > 0 && h > 0 ? h * (1 + rowBytes(w)) : 0), 0);
-  const idat: Uint8Array[] = [];
   let idatBytes = 0;
   for (let off = 8; off + 8 <= bytes.length;) {
     const length = view.getUint32(off);
@@ -53,7 +51,6 @@ export function checkPngData(bytes: Uint8Array): PngData {
     const end = off + 12 + length;
     if (end > bytes.length) throw badImage(`corrupt PNG: it is cut short (its ${JSON.stringify(type.replace(/[^ -~]/g, '?'))} chunk runs past the end of the file)`);
     if (type === 'IDAT') {
-      idat.push(bytes.subarray(off + 8, off + 8 + length));
       idatBytes += length;
     }
     if (type === 'IEND') break;
@@ -62,7 +59,7 @@ export function checkPngData(bytes: Uint8Array): PngData {
   if (idatBytes * MAX_DEFLATE_RATIO < rawBytes) {
     throw badImage(`corrupt PNG: its pixel data is shorter than its header declares: ${idatBytes} bytes of compressed data cannot hold the ${rawBytes} bytes of a ${width}x${height} image`);
   }
-  return { width, height, idat, idatBytes, rawBytes };
+  return { width, height, idatBytes, rawBytes };
 }
 
 /** Segments jpeg-js reads (with a length): APPn, COM, DQT, DHT, DRI, DNL, SOF0-2, SOS. */
