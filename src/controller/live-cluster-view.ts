@@ -142,6 +142,8 @@ export class LiveClusterView implements ClusterView {
 
   /** Replaces what each worker holds with its latest status, keeping in-flight counts. */
   sync(workers: readonly WorkerStatus[], variants: ReadonlyMap<string, Variant>): void {
+    // What was learnt of variants that left the catalogue goes with them.
+    for (const name of this.estimator.variants()) if (!variants.has(name)) this.estimator.forget(name);
     const seen = new Set<string>();
     for (const w of workers) {
       const loaded = this.#loaded(w.id, w.startedAt);

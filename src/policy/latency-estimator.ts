@@ -243,6 +243,11 @@ export class LatencyEstimator {
     this.#variants.delete(variant);
   }
 
+  /** The variants it has learnt something of. */
+  variants(): IterableIterator<string> {
+    return this.#variants.keys();
+  }
+
   #state(variant: string): VariantState {
     let s = this.#variants.get(variant);
     if (!s) {
