@@ -15,17 +15,27 @@ import { ZOO_DIR, readZooManifest } from '../zoo/manifest.ts';
  */
 export async function registerZoo(api: InfaasApi, registry: Registry, log: (s: string) => void, filter?: (arch: string) => boolean, signal?: AbortSignal): Promise<void> {
   const manifest = readZooManifest();
+  // Each use case's validation set and labels are read once, and only if one of its artifacts is registered.
+  const inputs = new Map<string, { validation: Buffer; labels?: string[] }>();
+  const inputsOf = (uc: (typeof manifest.useCases)[number]) => {
+    let got = inputs.get(uc.validation);
+    if (!got) {
+      const labels = uc.labels ? readFileSync(join(ZOO_DIR, uc.labels), 'utf8').split('\n').filter(Boolean) : undefined;
+      got = { validation: readFileSync(join(ZOO_DIR, uc.validation)), ...(labels ? { labels } : {}) };
+      inputs.set(uc.validation, got);
+    }
+    return got;
+  };
   let registered = 0;
   for (const round of [0, 1]) {
     const ids: string[] = [];
     for (const uc of manifest.useCases) {
-      const validation = readFileSync(join(ZOO_DIR, uc.validation));
-      const labels = uc.labels ? readFileSync(join(ZOO_DIR, uc.labels), 'utf8').split('\n').filter(Boolean) : undefined;
       for (const a of uc.architectures) {
         if (filter && !filter(a.name)) continue;
         // fp32 first: an int8 artifact joins the architecture its fp32 one created.
         const ordered = [...a.artifacts].sort((x, y) => (x.precision === 'fp32' ? -1 : 1) - (y.precision === 'fp32' ? -1 : 1));
         for (const art of round === 0 ? ordered.slice(0, 1) : ordered.slice(1)) {
+          const { validation, labels } = inputsOf(uc);
           try {
             const reg = await api.register({
               task: uc.task, dataset: uc.dataset, arch: a.name, description: a.description, precision: art.precision,
