@@ -29,6 +29,7 @@ import { WorkerStateRecorder } from '../controller/worker-state-recorder.ts';
 import { TcpWorkerClient } from '../transport/worker-connection.ts';
 import { InfaasApi } from '../api/facade.ts';
 import { buildRestServer } from '../frontends/rest/rest-server.ts';
+import { isLoopback } from '../frontends/rest/host-check.ts';
 import { runProfileJob } from '../profiler/profile-job.ts';
 import { ModelChecker } from '../profiler/model-check.ts';
 import { variantsFromProfileFile } from '../profiler/precomputed.ts';
@@ -136,7 +137,7 @@ async function start(
   const unix = config.provisioner.kind === 'local' && (config.provisioner.localTransport ?? (distributed ? 'tcp' : 'unix')) === 'unix';
   const socketDir = unix ? prepareSocketDir(dataDir) : undefined;
   if (socketDir) teardown.add('socket directory', () => rmSync(socketDir, { recursive: true, force: true }));
-  if (distributed && config.provisioner.kind === 'local' && /^(127\.|localhost$|::1$)/.test(config.host)) {
+  if (distributed && config.provisioner.kind === 'local' && isLoopback(config.host)) {
     process.stderr.write(`[controller] local workers listen on ${config.host} (--host): controllers on other hosts cannot reach them; give --host 0.0.0.0 (or an address they reach), or start workers with \`infaas worker\`\n`);
   }
   const provisioner = await makeProvisioner(config, { repository: repository.url, socketDir, cacheDir: join(dataDir, 'cache'), controllerId, env: opts.env ?? {} });
@@ -263,7 +264,7 @@ async function start(
   }
   const addr = app.server.address();
   const url = `http://${config.host}:${typeof addr === 'object' && addr ? addr.port : config.port}`;
-  if (!/^(127\.|localhost$|::1$)/.test(config.host) && !config.server.allowedHosts.length) {
+  if (!isLoopback(config.host) && !config.server.allowedHosts.length) {
     log(`requests must name this server by IP address, localhost${['0.0.0.0', '::'].includes(config.host) ? '' : ` or ${config.host}`} or ${hostname()}: list its other names (DNS, a proxy's) in server.allowedHosts (--allowed-hosts); see docs/security.md`);
   }
   log(`INFaaS serving on ${url} (controller ${controllerId}; metadata ${where}; models ${repository.url}; ${pool.clients().length} worker(s), ${index.variants.size} variants)`);

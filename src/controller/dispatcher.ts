@@ -279,9 +279,10 @@ export class Dispatcher {
       }
       const p = this.#view.predict(variant, client.id, batch, now);
       const elapsedMs = performance.now() - started;
-      const full = this.#view.workerLoad(client.id) >= this.#maxInflight;
+      const load = this.#view.workerLoad(client.id);
+      const full = load >= this.#maxInflight;
       const no = full ? queueFull(variant.name, client.id, this.#maxInflight, p.waitMs) : refusal({ variant, worker: client.id, sloMs, elapsedMs, paysLoad, marginMs }, p);
-      const probe = !full && this.#view.workerLoad(client.id) === 0 && now - (this.#lastSent.get(client.id) ?? -Infinity) > PROBE_AFTER_MS;
+      const probe = !full && load === 0 && now - (this.#lastSent.get(client.id) ?? -Infinity) > PROBE_AFTER_MS;
       if (!no || probe) {
         this.#lastSent.set(client.id, now);
         return { client, predictedMs: elapsedMs + p.overheadMs + p.waitMs + p.expectedServiceMs, probe: no !== undefined, idle: p.waitMs <= 0 };

@@ -90,7 +90,8 @@ function bare(name: string): string {
   return name.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.$/, '');
 }
 
-function isLoopback(name: string): boolean {
+/** Whether a host name or address (without brackets or port) is this machine's loopback. */
+export function isLoopback(name: string): boolean {
   return name === 'localhost' || name === '::1' || /^127\./.test(name);
 }
 
