@@ -27,10 +27,15 @@ export interface BatchOptions {
 /** Largest batch a single query may carry. */
 export const MAX_QUERY_BATCH = 1024;
 
+/** Refuses a batch of more than MAX_QUERY_BATCH samples (PAYLOAD_TOO_LARGE), before any of them is read. */
+export function checkBatchSize(n: number): void {
+  if (n > MAX_QUERY_BATCH) throw new InfaasError('PAYLOAD_TOO_LARGE', `batch of ${n} samples is larger than the limit of ${MAX_QUERY_BATCH}`);
+}
+
 export async function toBatchTensor(input: QueryInput, sampleShape: readonly number[], opts: BatchOptions = {}): Promise<Tensor> {
   const per = sizeOf(sampleShape);
   const batch = (n: number): void => {
-    if (n > MAX_QUERY_BATCH) throw new InfaasError('PAYLOAD_TOO_LARGE', `batch of ${n} samples is larger than the limit of ${MAX_QUERY_BATCH}`);
+    checkBatchSize(n);
     opts.checkBatch?.(n);
   };
   switch (input.kind) {

@@ -3,8 +3,8 @@
 // and every field must be known: `constructor`, `__proto__` or a misspelt field is refused, never ignored.
 
 import type { FastifyRequest } from 'fastify';
-import { InfaasError, excerpt, invalid } from '../../core/errors.ts';
-import { MAX_QUERY_BATCH, type QueryInput } from '../../api/query-input.ts';
+import { excerpt, invalid } from '../../core/errors.ts';
+import { checkBatchSize, type QueryInput } from '../../api/query-input.ts';
 import { SELECTION_FIELDS, isSelectionField } from '../../api/query-spec.ts';
 import type { ImageDecoder } from '../../image/image-decoder.ts';
 
@@ -50,7 +50,7 @@ export function readInferRequest(req: FastifyRequest, decoder: ImageDecoder): { 
 
 function readImages(images: unknown): Uint8Array[] {
   if (!Array.isArray(images)) throw invalid('images must be an array of base64-encoded PNG or JPEG strings');
-  if (images.length > MAX_QUERY_BATCH) throw new InfaasError('PAYLOAD_TOO_LARGE', `batch of ${images.length} samples is larger than the limit of ${MAX_QUERY_BATCH}`);
+  checkBatchSize(images.length);
   return images.map((s, i) => {
     if (typeof s !== 'string' || NOT_BASE64.test(s)) throw invalid(`images[${i}] is not a base64 string (a PNG or JPEG, base64-encoded)`);
     return Buffer.from(s, 'base64');
