@@ -15,6 +15,8 @@ export interface RouteRules {
   body?: boolean;
   /** Added to the refusal of an unknown query field or of a body, e.g. where to put what was sent. */
   hint?: string;
+  /** The route takes a registration upload: a multipart body's limit is registrationLimit, not bodyLimit. */
+  upload?: boolean;
 }
 
 export interface BodyLimits {
@@ -44,9 +46,9 @@ export function fileTooLarge(l: BodyLimits, field: string): InfaasError {
   return new InfaasError('PAYLOAD_TOO_LARGE', `file ${excerpt(field)} is larger than the limit of ${l.modelLimit} bytes (maxModelBytes)`, { limit: l.modelLimit, field });
 }
 
-/** Whether a request is a registration upload (POST /v1/models, multipart), whose limit is the registration's. */
-export function isRegistration(req: FastifyRequest): boolean {
-  return req.method === 'POST' && req.routeOptions.url === '/v1/models' && /^multipart\/form-data\b/i.test(String(req.headers['content-type'] ?? ''));
+/** Whether a request is a registration upload (multipart to a route whose rules say `upload`). */
+function isRegistration(req: FastifyRequest): boolean {
+  return ((req.routeOptions.config ?? {}) as RouteRules).upload === true && /^multipart\/form-data\b/i.test(String(req.headers['content-type'] ?? ''));
 }
 
 /** onRequest: a declared body over its limit is refused before a byte of it is read. */

@@ -89,7 +89,7 @@ export async function buildRestServer(api: InfaasApi, opts: RestOptions): Promis
   app.post<{ Params: { name: string } }>('/v1/variants/:name/unload', async (req) => api.unloadVariant(req.params.name));
   app.get('/v1/workers', async () => ({ workers: api.listWorkers(), autoscaling: api.autoscaling() }));
 
-  app.post('/v1/models', rules({ body: true }), async (req, reply) => {
+  app.post('/v1/models', rules({ body: true, upload: true }), async (req, reply) => {
     if (!req.isMultipart()) throw invalid('registration must be sent as multipart/form-data (fields task, dataset, arch; files model and validation or profile)');
     const { fields, files } = await readRegistrationForm(req, limits);
     const registration = await api.register({
