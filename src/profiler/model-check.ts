@@ -127,7 +127,11 @@ export class ModelChecker {
       const request: CheckRequest = {
         id, model: job.model, inputShape: [...job.inputShape], optLevels: [...(job.optLevels ?? ['all'])], batches: [...(job.batches ?? [1, 2])],
       };
-      child.send(request, (e) => e && settle(new InfaasError('INTERNAL', `cannot send the model to the model check process: ${e.message}`)));
+      // A failed send (EPIPE) means the child is gone or going: its exit, handled once, says why (a crash is the
+      // model's fault, anything else is not); a child still running with a broken channel is stopped so that it exits.
+      child.send(request, (e) => {
+        if (e && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      });
     });
   }
 
